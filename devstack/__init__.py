@@ -1,0 +1,8 @@
+"""The launcher: starts portal, mock IdP and mock Salesforce as three processes (make demo, e2e)."""
+
+from devstack.stack import APPS
+from devstack.stack import App
+from devstack.stack import Stack
+from devstack.stack import StackError
+
+__all__ = ["APPS", "App", "Stack", "StackError"]

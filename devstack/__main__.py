@@ -1,0 +1,60 @@
+"""`python -m devstack` (what `make demo` runs): seed, start the three apps, wait for Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+
+from devstack.stack import Stack
+from devstack.stack import StackError
+
+DEMO_LOGINS = (
+    ("Speaker linked to Salesforce", "ada@speakers.example", "ada-demo"),
+    ("Speaker new to Salesforce", "grace@speakers.example", "grace-demo"),
+    ("mock Salesforce Setup admin", "admin@sf.example", "admin-demo"),
+)
+
+
+def banner(stack: Stack) -> str:
+    """What a newcomer needs to start clicking."""
+    lines = [
+        "",
+        "Speaker Portal demo is running (Ctrl-C stops all three apps):",
+        f"  portal          {stack.urls['portal']}/",
+        f"  mock IdP        {stack.urls['idp']}/",
+        f"  mock Salesforce {stack.urls['sf']}/",
+        "",
+        "Demo logins:",
+    ]
+    lines += [f"  {who:<30} {user:<24} {password}" for who, user, password in DEMO_LOGINS]
+    lines += ["", f"Logs: {stack.log_dir}/", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Run the demo stack until interrupted or until an app dies."""
+    # `kill` should stop the apps too, not orphan them: turn SIGTERM into a normal exit.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stack = Stack()
+    try:
+        stack.start()
+    except StackError as error:
+        print(f"make demo: {error}", file=sys.stderr)
+        return 1
+    print(banner(stack), flush=True)
+    try:
+        while not (dead := stack.dead()):
+            time.sleep(0.5)
+        for name in dead:
+            print(f"{name} stopped unexpectedly:\n{stack.logs(30).get(name, '')}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping…", flush=True)
+        return 0
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Start the three apps as separate processes, the same way for `make demo` and the e2e suite."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+HOST = "127.0.0.1"  # never "localhost": issuers must match byte for byte
+READY_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class App:
+    """One app of the stack: its short name, Python package, env prefix and default port."""
+
+    name: str
+    package: str
+    prefix: str
+    port: int
+    url_var: str
+
+
+# Start order: the providers first, so the portal's first click finds them up.
+APPS: tuple[App, ...] = (
+    App("idp", "mock_idp", "IDP", 8001, "IDP_URL"),
+    App("sf", "mock_sf", "SF", 8002, "SF_URL"),
+    App("portal", "portal", "PORTAL", 8000, "PORTAL_URL"),
+)
+
+
+class StackError(RuntimeError):
+    """An app of the stack failed to initialise or to start."""
+
+
+def free_port() -> int:
+    """Ask the kernel for a free loopback port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use(port: int) -> bool:
+    """Tell whether something already listens on the loopback port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex((HOST, port)) == 0
+
+
+class Stack:
+    """Context manager that seeds and starts the three apps, and stops exactly what it started.
+
+    With ``root`` each app gets its own instance folder under it (tests); without, the apps use
+    their default instance folders (``make demo``), so a second run reuses what exists.
+    A port of 0 means "any free port".
+    """
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        ports: Mapping[str, int] | None = None,
+        demo: bool = True,
+        extra_env: Mapping[str, str] | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
+        wanted = {app.name: app.port for app in APPS} | dict(ports or {})
+        self.ports = {name: port or free_port() for name, port in wanted.items()}
+        self.urls = {app.name: f"http://{HOST}:{self.ports[app.name]}" for app in APPS}
+        self.root = root
+        self.demo = demo
+        self.instance_paths: dict[str, Path] = {}
+        repo = Path(__file__).resolve().parent.parent
+        for app in APPS:
+            base = root if root is not None else repo / "instance"
+            self.instance_paths[app.name] = base / app.package
+        self.log_dir = log_dir or (root if root is not None else repo / "instance") / "logs"
+        self.env = self._environment(extra_env or {})
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _environment(self, extra: Mapping[str, str]) -> dict[str, str]:
+        env = dict(os.environ)
+        for app in APPS:
+            env[app.url_var] = self.urls[app.name]
+            if self.demo:
+                env[f"{app.prefix}_DEMO_CONTROLS"] = "1"
+            if self.root is not None:
+                env[f"{app.prefix}_INSTANCE_PATH"] = str(self.instance_paths[app.name])
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        env.update(extra)
+        return env
+
+    def log_path(self, name: str) -> Path:
+        """Where an app's output goes."""
+        return self.log_dir / f"{name}.log"
+
+    def logs(self, tail: int = 200) -> dict[str, str]:
+        """The last lines of each app's log, for failure reports."""
+        out = {}
+        for app in APPS:
+            path = self.log_path(app.name)
+            if path.exists():
+                lines = path.read_text(errors="replace").splitlines()[-tail:]
+                out[app.name] = "\n".join(lines)
+        return out
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Initialise each database, start each app, and wait for every /healthz."""
+        busy = [f"{name}: {port}" for name, port in self.ports.items() if port_in_use(port)]
+        if busy:
+            raise StackError(
+                "ports already in use (" + ", ".join(busy) + "): is another demo running?"
+            )
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for app in APPS:
+                self._init_db(app)
+            for app in APPS:
+                self._spawn(app)
+            for app in APPS:
+                self._wait_ready(app)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _flask(self, app: App, *args: str) -> list[str]:
+        return [sys.executable, "-m", "flask", "--app", app.package, *args]
+
+    def _init_db(self, app: App) -> None:
+        args = ["init-db", "--demo"] if self.demo else ["init-db"]
+        done = subprocess.run(
+            self._flask(app, *args), env=self.env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise StackError(
+                f"{app.package} init-db failed ({done.returncode}):\n{done.stdout}{done.stderr}"
+            )
+
+    def _spawn(self, app: App) -> None:
+        port = str(self.ports[app.name])
+        with self.log_path(app.name).open("ab") as log:
+            # A new session: Ctrl-C reaches the launcher, which then stops each app in order.
+            self.processes[app.name] = subprocess.Popen(
+                self._flask(app, "run", "--no-reload", "--host", HOST, "--port", port),
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def _wait_ready(self, app: App) -> None:
+        url = f"{self.urls[app.name]}/healthz"
+        deadline = time.monotonic() + READY_TIMEOUT
+        process = self.processes[app.name]
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise StackError(
+                    f"{app.package} exited with {process.returncode}:\n"
+                    + self.logs(40).get(app.name, "")
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise StackError(f"{app.package} did not answer {url} within {READY_TIMEOUT:.0f} s")
+
+    def dead(self) -> list[str]:
+        """Names of apps that have exited on their own."""
+        return [name for name, proc in self.processes.items() if proc.poll() is not None]
+
+    def stop(self) -> None:
+        """Stop the processes this stack started, politely first."""
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.processes.clear()
