@@ -1,0 +1,48 @@
+"""Mock identity provider: an Okta-shaped OIDC provider over one user directory (dev only)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from mock_idp import config
+from mock_idp import home
+from mock_idp import keys
+from mock_idp import login
+from mock_idp import models
+from mock_idp import oidc
+from mock_idp import seed
+from mock_idp import users
+from mock_idp.oidc import authorize
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the IdP app: config layers, database, keys, blueprints, CLI."""
+    repo_root = Path(__file__).resolve().parent.parent
+    instance_path = os.environ.get("IDP_INSTANCE_PATH") or str(repo_root / "instance" / "mock_idp")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    app.config.from_mapping(config.defaults())
+    app.config.update(config.peer_urls(os.environ))
+    app.config.from_prefixed_env("IDP")
+    if test_config is not None:
+        app.config.update(test_config)
+    config.finalize(app.config, app.instance_path)
+
+    models.init_app(app)
+    users.init_app(app)
+    keys.init_app(app)
+    CSRFProtect(app).exempt(oidc.bp)  # the JSON endpoints authenticate clients, not browsers
+
+    app.register_blueprint(home.bp)
+    app.register_blueprint(login.bp)
+    app.register_blueprint(authorize.bp)
+    app.register_blueprint(oidc.bp)
+    app.cli.add_command(seed.init_db_command)
+    return app

@@ -1,0 +1,67 @@
+"""Configuration layers shared by every start: defaults, peer URLs, derived keys."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
+
+PEER_URL_DEFAULTS = {
+    "PORTAL_URL": "http://127.0.0.1:8000",
+    "IDP_URL": "http://127.0.0.1:8001",
+    "SF_URL": "http://127.0.0.1:8002",
+}
+
+# Okta's custom authorization server "default" lives under this path of the org URL.
+ISSUER_PATH = "/oauth2/default"
+
+
+def defaults() -> dict[str, Any]:
+    """Settings a bare start gets; every one can be overridden by IDP_<KEY> or test_config."""
+    return {
+        "SESSION_COOKIE_NAME": "idp_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "DEMO_CONTROLS": False,
+        "PASSWORD_HASH_PROFILE": "default",
+        "ACCESS_TOKEN_AUDIENCE": "api://default",
+        "ACCESS_TOKEN_LIFETIME": 3600,
+        "ID_TOKEN_LIFETIME": 3600,
+        "AUTHORIZATION_CODE_LIFETIME": 120,
+        "JWKS_MAX_AGE": 300,
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    }
+
+
+def peer_urls(environ: Mapping[str, str]) -> dict[str, str]:
+    """The three apps' base URLs from the environment, trailing slash stripped."""
+    return {
+        key: environ.get(key, default).rstrip("/") for key, default in PEER_URL_DEFAULTS.items()
+    }
+
+
+def finalize(config: MutableMapping[str, Any], instance_path: str) -> None:
+    """Derive the settings that depend on the layered ones (URLs, database, secret, keys)."""
+    for key in PEER_URL_DEFAULTS:
+        config[key] = str(config[key]).rstrip("/")
+    config["ISSUER"] = config["IDP_URL"] + ISSUER_PATH
+    config["SQLALCHEMY_DATABASE_URI"] = config.get("DATABASE_URL") or (
+        f"sqlite:///{Path(instance_path) / 'mock_idp.sqlite3'}"
+    )
+    config.setdefault("SIGNING_KEYS_PATH", str(Path(instance_path) / "signing-keys.json"))
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = load_or_create_secret_key(Path(instance_path) / "secret_key")
+
+
+def load_or_create_secret_key(path: Path) -> str:
+    """Read the persisted session secret, creating it (mode 0600) on first start."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

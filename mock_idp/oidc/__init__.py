@@ -1,0 +1,25 @@
+"""OpenID Connect provider: the JSON endpoints under the issuer path (authorize is browser-facing,
+see authorize.py)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from mock_idp.config import ISSUER_PATH
+from mock_idp.oidc import discovery
+from mock_idp.oidc import errors
+from mock_idp.oidc import jwks
+from mock_idp.oidc import token
+from mock_idp.oidc import userinfo
+
+bp = Blueprint("oidc", __name__, url_prefix=ISSUER_PATH)
+bp.add_url_rule("/.well-known/openid-configuration", view_func=discovery.openid_configuration)
+bp.add_url_rule("/v1/keys", endpoint="keys", view_func=jwks.keys)
+bp.add_url_rule("/v1/token", endpoint="token", view_func=token.token_endpoint, methods=["POST"])
+bp.add_url_rule(
+    "/v1/userinfo",
+    endpoint="userinfo",
+    view_func=userinfo.userinfo_endpoint,
+    methods=["GET", "POST"],
+)
+bp.register_error_handler(errors.OAuthError, errors.render_json)

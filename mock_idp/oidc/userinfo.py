@@ -1,0 +1,62 @@
+"""UserInfo endpoint (OIDC Core §5.3) guarded by this issuer's JWT access tokens (RFC 6750)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
+from flask import Response
+from flask import current_app
+from flask import jsonify
+from flask import request
+
+from mock_idp import users
+from mock_idp.keys import KeyStore
+from mock_idp.keys import key_store
+from mock_idp.oidc.errors import InsufficientScopeError
+from mock_idp.oidc.errors import InvalidTokenError
+from mock_idp.oidc.errors import MissingTokenError
+from mock_idp.oidc.tokens import ACCESS_TOKEN_TYP
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer` header (RFC 6750 §2.1)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise MissingTokenError("A Bearer access token is required.")
+    return token.strip()
+
+
+def verify_access_token(
+    keys: KeyStore, token: str, *, issuer: str, audience: str
+) -> dict[str, Any]:
+    """Claims of an access token this issuer minted: RS256, own key, at+jwt, iss, aud, exp."""
+    try:
+        return keys.verify(token, typ=ACCESS_TOKEN_TYP, issuer=issuer, audience=audience)
+    except jwt.PyJWTError as exc:
+        raise InvalidTokenError("The access token is invalid.") from exc
+
+
+def userinfo_claims(claims: dict[str, Any]) -> dict[str, Any]:
+    """The user's claims released by the token's `scp`, with `sub` first."""
+    scopes = claims.get("scp")
+    if not isinstance(scopes, list) or "openid" not in scopes:
+        raise InsufficientScopeError("The access token lacks the openid scope.")
+    user = users.get(str(claims["sub"]))
+    if user is None:
+        raise InvalidTokenError("The access token's subject no longer exists.")
+    return {"sub": user.id, **users.oidc_claims(user, scopes)}
+
+
+def userinfo_endpoint() -> Response:
+    """GET|POST {issuer}/v1/userinfo."""
+    config = current_app.config
+    claims = verify_access_token(
+        key_store(),
+        bearer_token(request.headers.get("Authorization")),
+        issuer=config["ISSUER"],
+        audience=config["ACCESS_TOKEN_AUDIENCE"],
+    )
+    response = jsonify(userinfo_claims(claims))
+    response.headers["Cache-Control"] = "no-store"
+    return response
