@@ -37,6 +37,9 @@ APPS: tuple[App, ...] = (
     App("portal", "portal", "PORTAL", 8000, "PORTAL_URL"),
 )
 
+# Every app on a port the kernel picks: what tests use, so they never clash with a running demo.
+FREE_PORTS: dict[str, int] = {app.name: 0 for app in APPS}
+
 
 class StackError(RuntimeError):
     """An app of the stack failed to initialise or to start."""

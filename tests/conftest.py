@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devstack import FREE_PORTS
 from devstack import Stack
 
 
@@ -13,7 +14,7 @@ from devstack import Stack
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The three apps as `make demo` starts them, seeded, each on a free port in its own folder."""
     root = tmp_path_factory.mktemp("stack")
-    with Stack(root, ports={"portal": 0, "idp": 0, "sf": 0}) as running:
+    with Stack(root, ports=FREE_PORTS) as running:
         yield running
 
 

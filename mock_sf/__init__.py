@@ -1,0 +1,48 @@
+"""mock_sf: a mock Salesforce org (token exchange, REST API for Cases). Wiring only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from mock_sf import config
+from mock_sf import demo
+from mock_sf import handlers
+from mock_sf import models
+from mock_sf import oauth
+from mock_sf import rest
+from mock_sf import web
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config layers, database, handler services, blueprints, CLI."""
+    instance_path = os.environ.get("SF_INSTANCE_PATH") or str(REPO_ROOT / "instance" / "mock_sf")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    app.config.from_mapping(config.DEFAULTS)
+    app.config.from_mapping(
+        {key: os.environ.get(key, url) for key, url in config.PEER_URLS.items()}
+    )
+    app.config.from_prefixed_env("SF")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    config.finalize(app)
+    app.json.sort_keys = False  # Salesforce's documented key order
+
+    models.init_app(app)
+    handlers.init_app(app)
+
+    app.register_blueprint(web.bp)
+    app.register_blueprint(oauth.bp)
+    app.register_blueprint(rest.bp)
+    web.register_error_pages(app)
+
+    app.cli.add_command(demo.init_db_command)
+    return app

@@ -1,0 +1,187 @@
+"""``flask --app mock_sf init-db [--demo]``: create tables and seed the demo org idempotently.
+
+Rows are looked up by natural key before insert, so a second run adds and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TypeVar
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from mock_sf.models import Account
+from mock_sf.models import Case
+from mock_sf.models import ConnectedApp
+from mock_sf.models import Contact
+from mock_sf.models import OauthTokenExchangeHandler
+from mock_sf.models import OauthTokenExchHandlerApp
+from mock_sf.models import Organization
+from mock_sf.models import User
+from mock_sf.models import db
+from mock_sf.models import next_case_number
+from mock_sf.models import password_hasher
+from mock_sf.models import utcnow
+
+T = TypeVar("T")
+
+ORG_NAME = "Speaker Conference (mock org)"
+ADMIN = {"username": "admin@sf.example", "password": "admin-demo"}
+APP = {
+    "developer_name": "SpeakerPortal",
+    "consumer_key": "speaker-portal",
+    "consumer_secret": "portal-sf-demo-secret",
+    "scopes": "api refresh_token openid",
+}
+HANDLER = {
+    "developer_name": "SpeakerTokenHandler",
+    "master_label": "Speaker Token Handler",
+    "handler_class": "mock_sf.handlers.jwt:JwtTokenExchangeHandler",
+}
+ADA_SUBJECT = "00u1ada1demo1speaker"
+ADA_EMAIL = "ada@speakers.example"
+ADA_ACCOUNT = "Analytical Engines Ltd"
+# (subject, status, priority, days ago)
+ADA_CASES = (
+    ("Projector adapter for room B", "Working", "High", 2),
+    ("Travel reimbursement form", "New", "Medium", 1),
+)
+
+
+@click.command("init-db")
+@click.option("--demo", is_flag=True, help="Also seed the demo org, app, handler, Ada and cases.")
+@with_appcontext
+def init_db_command(demo: bool) -> None:
+    """Create the tables (idempotent), and seed the demo data with --demo."""
+    db.create_all()
+    if demo:
+        seed_demo(current_app.config["IDP_URL"])
+    click.echo("mock_sf database ready" + (" (demo data seeded)" if demo else ""))
+
+
+def seed_demo(idp_url: str) -> None:
+    """Seed (or complete) the demo data; existing rows are left as they are."""
+    if db.session.scalar(select(Organization.id)) is None:
+        db.session.add(Organization(name=ORG_NAME))
+    admin = _admin()
+    app = db.session.scalar(
+        select(ConnectedApp).where(ConnectedApp.developer_name == APP["developer_name"])
+    ) or _added(
+        ConnectedApp(
+            **APP, is_token_exchange_enabled=True, is_secret_required_for_token_exchange=True
+        )
+    )
+    handler = db.session.scalar(
+        select(OauthTokenExchangeHandler).where(
+            OauthTokenExchangeHandler.developer_name == HANDLER["developer_name"]
+        )
+    ) or _added(
+        OauthTokenExchangeHandler(
+            **HANDLER,
+            is_enabled=True,
+            is_user_creation_allowed=True,
+            supports_access_token=True,
+            supports_id_token=True,
+            supports_jwt=True,
+        )
+    )
+    db.session.flush()
+    link = db.session.scalar(
+        select(OauthTokenExchHandlerApp).where(
+            OauthTokenExchHandlerApp.handler_id == handler.id,
+            OauthTokenExchHandlerApp.app_id == app.id,
+        )
+    )
+    if link is None:
+        db.session.add(
+            OauthTokenExchHandlerApp(
+                handler=handler, app=app, run_as_user_id=admin.id, is_default=True
+            )
+        )
+    ada = _ada(f"{idp_url}/oauth2/default|{ADA_SUBJECT}")
+    _ada_cases(ada)
+    db.session.commit()
+
+
+def _added(row: T) -> T:
+    db.session.add(row)
+    return row
+
+
+def _admin() -> User:
+    admin = db.session.scalar(select(User).where(User.username == ADMIN["username"]))
+    if admin is None:
+        admin = _added(
+            User(
+                username=ADMIN["username"],
+                email=ADMIN["username"],
+                first_name="Org",
+                last_name="Admin",
+                alias="oadmin",
+                user_type="Standard",
+                password_hash=password_hasher().hash(ADMIN["password"]),
+            )
+        )
+        db.session.flush()
+    return admin
+
+
+def _ada(federation_identifier: str) -> User:
+    account = db.session.scalar(select(Account).where(Account.name == ADA_ACCOUNT)) or _added(
+        Account(name=ADA_ACCOUNT)
+    )
+    contact = db.session.scalar(
+        select(Contact).where(Contact.email == ADA_EMAIL, Contact.last_name == "Lovelace")
+    ) or _added(Contact(first_name="Ada", last_name="Lovelace", email=ADA_EMAIL, account=account))
+    ada = db.session.scalar(select(User).where(User.username == ADA_EMAIL))
+    if ada is None:
+        ada = _added(
+            User(
+                username=ADA_EMAIL,
+                email=ADA_EMAIL,
+                first_name="Ada",
+                last_name="Lovelace",
+                alias="alove",
+                user_type="CspLitePortal",
+                contact=contact,
+                account=account,
+            )
+        )
+    # Follows IDP_URL if the IdP moved (other ports); unchanged on a plain re-run.
+    if ada.federation_identifier != federation_identifier:
+        ada.federation_identifier = federation_identifier
+    db.session.flush()
+    return ada
+
+
+def _ada_cases(ada: User) -> None:
+    now = utcnow()
+    for subject, status, priority, days_ago in ADA_CASES:
+        exists = db.session.scalar(
+            select(Case.id).where(Case.contact_id == ada.contact_id, Case.subject == subject)
+        )
+        if exists is not None:
+            continue
+        created = now - timedelta(days=days_ago)
+        db.session.add(
+            Case(
+                case_number=next_case_number(),
+                subject=subject,
+                description="Seeded demo case.",
+                status=status,
+                priority=priority,
+                origin="Web",
+                contact_id=ada.contact_id,
+                account_id=ada.account_id,
+                owner_id=ada.id,
+                created_date=created,
+                created_by_id=ada.id,
+                last_modified_date=created,
+                last_modified_by_id=ada.id,
+                system_modstamp=created,
+            )
+        )
+        db.session.flush()  # each CaseNumber subquery must see the previous insert

@@ -1,0 +1,120 @@
+"""The handler interface, mirroring Apex ``Auth.Oauth2TokenExchangeHandler`` (contract §3).
+
+Salesforce calls ``validate_incoming_token`` and then ``get_user_for_token_subject``; the second
+may return a NEW, UNINSERTED ``User`` (with its Contact and Account attached for external users),
+which the token endpoint inserts.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from typing import TYPE_CHECKING
+from typing import Any
+
+if TYPE_CHECKING:
+    from mock_sf.handlers.jwks import JwksCache
+    from mock_sf.models import User
+
+
+class TokenExchangeType(enum.Enum):
+    """Apex ``Auth.OAuth2TokenExchangeType``: the subject_token_type URNs."""
+
+    ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
+    REFRESH_TOKEN = "urn:ietf:params:oauth:token-type:refresh_token"
+    ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token"
+    SAML_2 = "urn:ietf:params:oauth:token-type:saml2"
+    JWT = "urn:ietf:params:oauth:token-type:JWT"
+
+    @classmethod
+    def from_urn(cls, urn: str) -> TokenExchangeType | None:
+        """The type for a URN; ``JWT`` and RFC 8693's ``jwt`` spelling are both accepted."""
+        if urn == "urn:ietf:params:oauth:token-type:jwt":
+            return cls.JWT
+        try:
+            return cls(urn)
+        except ValueError:
+            return None
+
+
+class IntegratingAppType(enum.Enum):
+    """Apex ``Auth.IntegratingAppType``: connected app or external client app."""
+
+    CA = "CA"
+    ECA = "ECA"
+
+
+@dataclass
+class UserData:
+    """Apex ``Auth.UserData``: the claims a handler extracted about the subject."""
+
+    identifier: str
+    first_name: str | None = None
+    last_name: str | None = None
+    full_name: str | None = None
+    email: str | None = None
+    link: str | None = None
+    username: str | None = None
+    locale: str | None = None
+    provider: str | None = None
+    site_login_url: str | None = None
+    attribute_map: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class TokenValidationResult:
+    """Apex ``Auth.TokenValidationResult``.
+
+    ``reason`` is mock-only: the precise cause for the audit log, never sent to the client
+    (the client sees ``custom_error_msg`` or the generic message).
+    """
+
+    is_valid: bool
+    data: Any = None
+    user_data: UserData | None = None
+    token: str | None = None
+    token_type: TokenExchangeType | None = None
+    custom_error_msg: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class HandlerContext:
+    """What the mock gives a Python handler in place of Apex's platform services."""
+
+    config: Mapping[str, Any]
+    jwks: JwksCache
+    fetch_userinfo: Callable[[str, str], dict[str, Any]]
+    logger: logging.Logger
+
+
+class TokenExchangeHandler:
+    """Base class of every handler; subclass it and register its import path on a handler record."""
+
+    def __init__(self, context: HandlerContext) -> None:
+        self.context = context
+
+    def validate_incoming_token(
+        self,
+        app_developer_name: str,
+        app_type: IntegratingAppType,
+        incoming_token: str,
+        token_type: TokenExchangeType,
+    ) -> TokenValidationResult:
+        """Check the subject token; return a result carrying the subject's UserData."""
+        raise NotImplementedError
+
+    def get_user_for_token_subject(
+        self,
+        network_id: str | None,
+        result: TokenValidationResult,
+        can_create_user: bool,
+        app_developer_name: str,
+        app_type: IntegratingAppType,
+    ) -> User | None:
+        """Return the existing User, a new uninserted one (if can_create_user), or None."""
+        raise NotImplementedError

@@ -1,0 +1,271 @@
+"""Built-in handler for JWT subject tokens (IdP access tokens, ID tokens, generic JWTs).
+
+Checks follow the security checklist §4a: alg pinned per issuer, key by ``kid`` from that issuer's
+JWKS only (``jku``/``x5u``/``jwk`` headers ignored), exact ``iss``, ``aud`` per token type, ``exp``
+required, ``nbf``/``iat`` with skew, ``typ`` matching the token type, single-use ``jti``, and the
+subject mapped by FederationIdentifier ``"<iss>|<sub>"``, never by email.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+import jwt
+import requests
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite
+
+from mock_sf.handlers.base import IntegratingAppType
+from mock_sf.handlers.base import TokenExchangeHandler
+from mock_sf.handlers.base import TokenExchangeType
+from mock_sf.handlers.base import TokenValidationResult
+from mock_sf.handlers.base import UserData
+from mock_sf.models import Account
+from mock_sf.models import Contact
+from mock_sf.models import SeenJti
+from mock_sf.models import User
+from mock_sf.models import db
+from mock_sf.models import utcnow
+
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+HANDLED_TYPES = frozenset(
+    {TokenExchangeType.ACCESS_TOKEN, TokenExchangeType.ID_TOKEN, TokenExchangeType.JWT}
+)
+
+
+class TokenRejected(Exception):
+    """The subject token failed a check; the message is the audit-log reason."""
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """One entry of the TRUSTED_ISSUERS config."""
+
+    issuer: str
+    jwks_uri: str
+    algorithms: tuple[str, ...] = ("RS256",)
+    access_token_audience: str = "api://default"
+    id_token_audience: str = "speaker-portal"
+    userinfo_endpoint: str | None = None
+
+    @classmethod
+    def from_config(cls, entry: Mapping[str, Any]) -> TrustedIssuer:
+        """Build from a config dict; unknown keys are ignored."""
+        issuer = entry["issuer"]
+        return cls(
+            issuer=issuer,
+            jwks_uri=entry.get("jwks_uri") or f"{issuer}/v1/keys",
+            algorithms=tuple(entry.get("algorithms") or ("RS256",)),
+            access_token_audience=entry.get("access_token_audience", "api://default"),
+            id_token_audience=entry.get("id_token_audience", "speaker-portal"),
+            userinfo_endpoint=entry.get("userinfo_endpoint") or f"{issuer}/v1/userinfo",
+        )
+
+    def audiences(self, token_type: TokenExchangeType) -> list[str]:
+        """Acceptable ``aud`` values: a generic JWT may be either kind."""
+        if token_type is TokenExchangeType.ACCESS_TOKEN:
+            return [self.access_token_audience]
+        if token_type is TokenExchangeType.ID_TOKEN:
+            return [self.id_token_audience]
+        return [self.access_token_audience, self.id_token_audience]
+
+
+def federation_identifier(issuer: str, subject: str) -> str:
+    """The User.FederationIdentifier that links an IdP subject to a Salesforce user."""
+    return f"{issuer}|{subject}"
+
+
+class JwtTokenExchangeHandler(TokenExchangeHandler):
+    """Validates IdP JWTs against the trusted issuer's JWKS and maps or creates the speaker."""
+
+    def validate_incoming_token(
+        self,
+        app_developer_name: str,
+        app_type: IntegratingAppType,
+        incoming_token: str,
+        token_type: TokenExchangeType,
+    ) -> TokenValidationResult:
+        """Verify the JWT; the claims become ``data`` and ``user_data``."""
+        try:
+            claims = self._verify(incoming_token, token_type)
+        except TokenRejected as exc:
+            return TokenValidationResult(
+                False, token=incoming_token, token_type=token_type, reason=str(exc)
+            )
+        return TokenValidationResult(
+            True,
+            data=claims,
+            user_data=user_data_from_claims(claims),
+            token=incoming_token,
+            token_type=token_type,
+        )
+
+    def get_user_for_token_subject(
+        self,
+        network_id: str | None,
+        result: TokenValidationResult,
+        can_create_user: bool,
+        app_developer_name: str,
+        app_type: IntegratingAppType,
+    ) -> User | None:
+        """The user whose FederationIdentifier is ``iss|sub``, else a new speaker if allowed."""
+        claims = result.data
+        fed_id = federation_identifier(claims["iss"], claims["sub"])
+        user = db.session.scalar(select(User).where(User.federation_identifier == fed_id))
+        if user is not None or not can_create_user:
+            return user
+        profile = self._profile(claims, result)
+        if not profile.get("email"):
+            self.context.logger.warning("cannot create a user for %s: no email claim", fed_id)
+            return None
+        return new_speaker(fed_id, profile)
+
+    def _issuers(self) -> dict[str, TrustedIssuer]:
+        return {
+            entry["issuer"]: TrustedIssuer.from_config(entry)
+            for entry in self.context.config["TRUSTED_ISSUERS"]
+        }
+
+    def _verify(self, token: str, token_type: TokenExchangeType) -> dict[str, Any]:
+        if token_type not in HANDLED_TYPES:
+            raise TokenRejected(f"token type {token_type.name} is not a JWT")
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise TokenRejected(f"malformed JWT: {exc}") from exc
+        issuer = self._issuers().get(unverified.get("iss"))  # type: ignore[arg-type]
+        if issuer is None:
+            raise TokenRejected(f"untrusted issuer: {unverified.get('iss')!r}")
+        if header.get("alg") not in issuer.algorithms:
+            raise TokenRejected(f"alg not allowed: {header.get('alg')!r}")
+        check_typ(header, token_type)
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise TokenRejected("kid header missing")
+        key = self.context.jwks.get_key(issuer.jwks_uri, kid)
+        if key is None:
+            raise TokenRejected(f"unknown kid {kid!r} (not in {issuer.jwks_uri})")
+        audiences = issuer.audiences(token_type)
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=list(issuer.algorithms),
+                audience=audiences,
+                issuer=issuer.issuer,
+                leeway=self.context.config["JWT_LEEWAY"],
+                options={"require": ["exp", "iss", "sub", "aud"], "strict_aud": False},
+            )
+        except jwt.InvalidAudienceError as exc:
+            raise TokenRejected(
+                f"aud mismatch: expected {' or '.join(audiences)}, got {unverified.get('aud')!r}"
+            ) from exc
+        except jwt.PyJWTError as exc:
+            raise TokenRejected(f"{type(exc).__name__}: {exc}") from exc
+        self._check_jti(issuer.issuer, claims, token_type)
+        return claims
+
+    def _check_jti(
+        self, issuer: str, claims: dict[str, Any], token_type: TokenExchangeType
+    ) -> None:
+        jti = claims.get("jti")
+        if jti is None:
+            if token_type is TokenExchangeType.ACCESS_TOKEN:  # RFC 9068 §2.2: jti REQUIRED
+                raise TokenRejected("jti claim missing")
+            return
+        expires_at = claims["exp"] + self.context.config["JWT_LEEWAY"]
+        expires = datetime.fromtimestamp(expires_at, UTC).replace(tzinfo=None)
+        if not remember_jti(issuer, str(jti), expires):
+            raise TokenRejected(f"jti replayed: {jti!r}")
+
+    def _profile(self, claims: dict[str, Any], result: TokenValidationResult) -> dict[str, Any]:
+        """Claims plus UserInfo for access tokens, which carry no profile claims."""
+        if claims.get("email") or result.token_type is not TokenExchangeType.ACCESS_TOKEN:
+            return claims
+        issuer = self._issuers()[claims["iss"]]
+        try:
+            userinfo = self.context.fetch_userinfo(issuer.userinfo_endpoint, result.token)
+        except (requests.RequestException, ValueError) as exc:
+            self.context.logger.warning("userinfo callout failed: %s", exc)
+            return claims
+        if userinfo.get("sub") != claims["sub"]:
+            self.context.logger.warning("userinfo sub %r != token sub", userinfo.get("sub"))
+            return claims
+        return {**userinfo, **claims}
+
+
+def check_typ(header: dict[str, Any], token_type: TokenExchangeType) -> None:
+    """RFC 9068 / RFC 8725 §3.11: an access token says at+jwt, an ID token must not."""
+    typ = str(header.get("typ", "")).lower()
+    if token_type is TokenExchangeType.ACCESS_TOKEN and typ not in ACCESS_TOKEN_TYPES:
+        raise TokenRejected(f"typ must be at+jwt for an access token, got {header.get('typ')!r}")
+    if token_type is TokenExchangeType.ID_TOKEN and typ in ACCESS_TOKEN_TYPES:
+        raise TokenRejected("an at+jwt access token was presented as an ID token")
+
+
+def remember_jti(issuer: str, jti: str, expires_at: datetime) -> bool:
+    """Record a jti in this transaction; False if it was already seen and has not expired."""
+    db.session.execute(delete(SeenJti).where(SeenJti.expires_at < utcnow()))
+    values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
+    dialect = db.session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        module = sqlite if dialect == "sqlite" else postgresql
+        stmt = module.insert(SeenJti).values(values).on_conflict_do_nothing()
+        return db.session.execute(stmt).rowcount == 1
+    seen = db.session.scalar(select(SeenJti.id).where(SeenJti.issuer == issuer, SeenJti.jti == jti))
+    if seen is None:
+        db.session.add(SeenJti(**values))
+    return seen is None
+
+
+def user_data_from_claims(claims: Mapping[str, Any]) -> UserData:
+    """Auth.UserData from standard OIDC claims; scalar claims go into attribute_map."""
+    return UserData(
+        identifier=claims["sub"],
+        first_name=claims.get("given_name"),
+        last_name=claims.get("family_name"),
+        full_name=claims.get("name"),
+        email=claims.get("email"),
+        username=claims.get("preferred_username"),
+        locale=claims.get("locale"),
+        provider=claims.get("iss"),
+        attribute_map={
+            key: str(value)
+            for key, value in claims.items()
+            if isinstance(value, str | int | float | bool)
+        },
+    )
+
+
+def new_speaker(fed_id: str, profile: Mapping[str, Any]) -> User:
+    """A new, uninserted external User with its Contact and Account, as an Apex handler builds."""
+    email = profile["email"]
+    first = profile.get("given_name")
+    last = profile.get("family_name")
+    full = profile.get("name")
+    if not last and full:  # "Grace Hopper" -> ("Grace", "Hopper")
+        guessed_first, _, last = full.rpartition(" ")
+        first = first or guessed_first
+    last = last or email.partition("@")[0]  # LastName is required on User and Contact
+    full = full or " ".join(part for part in (first, last) if part)
+    account = Account(name=profile.get("company") or f"{full} (Speaker)")
+    contact = Contact(first_name=first or None, last_name=last, email=email, account=account)
+    return User(
+        username=email,
+        email=email,
+        first_name=first or None,
+        last_name=last,
+        alias=((first or "")[:1] + last)[:8].lower(),
+        user_type="CspLitePortal",
+        is_active=True,
+        federation_identifier=fed_id,
+        contact=contact,
+        account=account,
+    )

@@ -1,0 +1,271 @@
+"""The mock org's records: typed SQLAlchemy 2 models over one Flask-SQLAlchemy singleton.
+
+Column names are snake_case; the REST layer (rest/describe.py) shows the Salesforce API names.
+Datetimes are stored as naive UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2 import profiles
+from flask import Flask
+from flask import current_app
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Boolean
+from sqlalchemy import DateTime
+from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import event
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from mock_sf import ids
+
+EXTERNAL_USER_TYPES = frozenset(
+    {"PowerPartner", "PowerCustomerSuccess", "CustomerSuccess", "CspLitePortal", "CsnOnly"}
+)
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC datetime every column stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _id_factory(sobject: str) -> Any:
+    prefix = ids.KEY_PREFIXES[sobject]
+    return lambda: ids.new_id(prefix)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every mock_sf model."""
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class Organization(Base):
+    """The one org this mock serves."""
+
+    __tablename__ = "organization"
+    id: Mapped[str] = mapped_column(
+        String(18), primary_key=True, default=_id_factory("Organization")
+    )
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class Account(Base):
+    """A company; speakers' contacts hang off one."""
+
+    __tablename__ = "account"
+    id: Mapped[str] = mapped_column(String(18), primary_key=True, default=_id_factory("Account"))
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Contact(Base):
+    """A person at an account; an external user is tied to one."""
+
+    __tablename__ = "contact"
+    id: Mapped[str] = mapped_column(String(18), primary_key=True, default=_id_factory("Contact"))
+    first_name: Mapped[str | None] = mapped_column(String(40))
+    last_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(80), index=True)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("account.id"))
+    created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    account: Mapped[Account | None] = relationship()
+
+
+class User(Base):
+    """A Salesforce user: Standard (internal) or external (e.g. UserType CspLitePortal)."""
+
+    __tablename__ = "user"
+    id: Mapped[str] = mapped_column(String(18), primary_key=True, default=_id_factory("User"))
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    email: Mapped[str] = mapped_column(String(128))
+    first_name: Mapped[str | None] = mapped_column(String(40))
+    last_name: Mapped[str] = mapped_column(String(80))
+    alias: Mapped[str | None] = mapped_column(String(8))
+    locale: Mapped[str] = mapped_column(String(40), default="en_US")
+    user_type: Mapped[str] = mapped_column(String(40), default="Standard")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contact.id"))
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("account.id"))
+    # "<iss>|<sub>": how an IdP subject maps to this user; never matched by email.
+    federation_identifier: Mapped[str | None] = mapped_column(String(512), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    contact: Mapped[Contact | None] = relationship()
+    account: Mapped[Account | None] = relationship()
+
+    @property
+    def name(self) -> str:
+        """Full name as Salesforce's Name field composes it."""
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def is_external(self) -> bool:
+        """Community/portal users only ever see their own contact's records."""
+        return self.user_type in EXTERNAL_USER_TYPES
+
+
+class ConnectedApp(Base):
+    """A connected app's OAuth settings relevant to token exchange."""
+
+    __tablename__ = "connected_app"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    developer_name: Mapped[str] = mapped_column(String(80), unique=True)
+    consumer_key: Mapped[str] = mapped_column(String(255), unique=True)
+    # Kept in clear: the response `signature` is an HMAC keyed with it (contract §4.1).
+    consumer_secret: Mapped[str] = mapped_column(String(255))
+    is_token_exchange_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_secret_required_for_token_exchange: Mapped[bool] = mapped_column(Boolean, default=True)
+    scopes: Mapped[str] = mapped_column(String(255), default="api")  # space-separated
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        """The app's scopes as a set."""
+        return frozenset(self.scopes.split())
+
+
+class OauthTokenExchangeHandler(Base):
+    """Setup record of a token exchange handler (object OauthTokenExchangeHandler)."""
+
+    __tablename__ = "oauth_token_exchange_handler"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    developer_name: Mapped[str] = mapped_column(String(80), unique=True)
+    master_label: Mapped[str] = mapped_column(String(80))
+    # "package.module:Class", the Python stand-in for the Apex class.
+    handler_class: Mapped[str] = mapped_column(String(255))
+    is_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_user_creation_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    supports_access_token: Mapped[bool] = mapped_column(Boolean, default=False)
+    supports_refresh_token: Mapped[bool] = mapped_column(Boolean, default=False)
+    supports_id_token: Mapped[bool] = mapped_column(Boolean, default=False)
+    supports_saml2: Mapped[bool] = mapped_column(Boolean, default=False)
+    supports_jwt: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def class_name(self) -> str:
+        """The class part of the import path (what token_handler may name)."""
+        return self.handler_class.rpartition(":")[2]
+
+
+class OauthTokenExchHandlerApp(Base):
+    """A handler enabled for an app, with its run-as user and default flag."""
+
+    __tablename__ = "oauth_token_exch_handler_app"
+    __table_args__ = (UniqueConstraint("handler_id", "app_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handler_id: Mapped[int] = mapped_column(ForeignKey("oauth_token_exchange_handler.id"))
+    app_id: Mapped[int] = mapped_column(ForeignKey("connected_app.id"))
+    run_as_user_id: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    handler: Mapped[OauthTokenExchangeHandler] = relationship()
+    app: Mapped[ConnectedApp] = relationship()
+
+
+class OAuthToken(Base):
+    """An issued access token, stored only as its SHA-256 hash."""
+
+    __tablename__ = "oauth_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    app_id: Mapped[int] = mapped_column(ForeignKey("connected_app.id"))
+    scopes: Mapped[str] = mapped_column(String(255))
+    issued_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class SeenJti(Base):
+    """A subject token's jti, refused again until it expires."""
+
+    __tablename__ = "seen_jti"
+    __table_args__ = (UniqueConstraint("issuer", "jti"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(512))
+    jti: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class ExchangeAttempt(Base):
+    """Audit row per token exchange: the client saw a terse error, this keeps the reason."""
+
+    __tablename__ = "exchange_attempt"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    client_id: Mapped[str | None] = mapped_column(String(255))
+    app_id: Mapped[int | None] = mapped_column(ForeignKey("connected_app.id"))
+    handler: Mapped[str | None] = mapped_column(String(80))
+    token_type: Mapped[str | None] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
+    outcome: Mapped[str] = mapped_column(String(16))  # "success" | "failure"
+    error: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Case(Base):
+    """A support case."""
+
+    __tablename__ = "case"
+    id: Mapped[str] = mapped_column(String(18), primary_key=True, default=_id_factory("Case"))
+    # CaseNumber autonumber, stored as an integer and shown as 8 digits (00001000, ...).
+    case_number: Mapped[int] = mapped_column(Integer, unique=True)  # set to next_case_number()
+    subject: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(40), default="New")
+    priority: Mapped[str | None] = mapped_column(String(40))
+    origin: Mapped[str | None] = mapped_column(String(40))
+    type: Mapped[str | None] = mapped_column(String(40))
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("account.id"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    last_modified_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_modified_by_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    system_modstamp: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    """Bind the db to the app; SQLite gets WAL, foreign keys and a busy timeout on connect."""
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def next_case_number() -> Any:
+    """The next CaseNumber, computed inside the INSERT so concurrent creates cannot collide."""
+    return select(func.coalesce(func.max(Case.case_number), 999) + 1).scalar_subquery()
+
+
+def password_hasher() -> PasswordHasher:
+    """Argon2 with the configured profile (ARGON2_PROFILE; tests pick the cheapest)."""
+    return PasswordHasher.from_parameters(getattr(profiles, current_app.config["ARGON2_PROFILE"]))

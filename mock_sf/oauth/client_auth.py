@@ -1,0 +1,65 @@
+"""Client authentication at the token endpoint: ``client_id``/``client_secret`` in the form body or
+HTTP Basic (RFC 6749 §2.3.1); the secret is checked in constant time, and required only when the
+app has "Require Secret for Token Exchange Flow".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from sqlalchemy import select
+
+from mock_sf.models import ConnectedApp
+from mock_sf.models import db
+from mock_sf.oauth.errors import InvalidClient
+from mock_sf.oauth.errors import InvalidClientId
+
+
+@dataclass(frozen=True)
+class ClientCredentials:
+    """What the client presented, and how."""
+
+    client_id: str | None
+    client_secret: str | None
+    method: str  # "client_secret_basic" | "client_secret_post" | "none"
+
+
+def read_credentials(form: Mapping[str, str], authorization: str | None) -> ClientCredentials:
+    """Basic credentials win over the body; a malformed Basic header is a client error."""
+    if authorization and authorization[:6].lower() == "basic ":
+        try:
+            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise InvalidClient(reason="malformed Basic authorization header") from exc
+        client_id, sep, secret = decoded.partition(":")
+        if not sep:
+            raise InvalidClient(reason="Basic credentials without ':'")
+        return ClientCredentials(
+            unquote_plus(client_id), unquote_plus(secret), "client_secret_basic"
+        )
+    secret = form.get("client_secret")
+    method = "client_secret_post" if secret is not None else "none"
+    return ClientCredentials(form.get("client_id"), secret, method)
+
+
+def authenticate_client(credentials: ClientCredentials) -> ConnectedApp:
+    """The connected app, or InvalidClientId / InvalidClient."""
+    app = None
+    if credentials.client_id:
+        app = db.session.scalar(
+            select(ConnectedApp).where(ConnectedApp.consumer_key == credentials.client_id)
+        )
+    if app is None:
+        raise InvalidClientId(reason=f"unknown client_id {credentials.client_id!r}")
+    # A secret that is sent is always checked, even when the app does not require one.
+    if credentials.client_secret is None:
+        if app.is_secret_required_for_token_exchange:
+            raise InvalidClient(reason=f"{app.developer_name} requires a client secret")
+    elif not hmac.compare_digest(credentials.client_secret.encode(), app.consumer_secret.encode()):
+        raise InvalidClient(reason=f"wrong client secret for {app.developer_name}")
+    return app

@@ -1,0 +1,263 @@
+"""The RFC 8693 token exchange grant as Salesforce runs it (contract §§1–3).
+
+Order: parameters, client, "token exchange enabled" on the app, scope, handler look-up, then
+``validate_incoming_token`` and ``get_user_for_token_subject``; a new user is inserted in the same
+transaction as the token. Every attempt leaves an ExchangeAttempt row with the precise reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import inspect
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from mock_sf.handlers.base import HandlerContext
+from mock_sf.handlers.base import IntegratingAppType
+from mock_sf.handlers.base import TokenExchangeHandler
+from mock_sf.handlers.base import TokenExchangeType
+from mock_sf.handlers.registry import HandlerLoadError
+from mock_sf.handlers.registry import load_handler_class
+from mock_sf.models import ConnectedApp
+from mock_sf.models import ExchangeAttempt
+from mock_sf.models import OauthTokenExchangeHandler
+from mock_sf.models import OauthTokenExchHandlerApp
+from mock_sf.models import Organization
+from mock_sf.models import User
+from mock_sf.models import db
+from mock_sf.oauth.client_auth import authenticate_client
+from mock_sf.oauth.client_auth import read_credentials
+from mock_sf.oauth.errors import InvalidGrant
+from mock_sf.oauth.errors import InvalidRequest
+from mock_sf.oauth.errors import InvalidScope
+from mock_sf.oauth.errors import OAuthError
+from mock_sf.oauth.errors import UnsupportedGrantType
+from mock_sf.oauth.errors import missing_parameter
+from mock_sf.oauth.tokens import issue_access_token
+
+MAX_SUBJECT_TOKEN_LENGTH = 10_000  # [TX-SETUP]
+# Nothing redeems a refresh token or carries an ID token yet, so these are never granted.
+UNISSUED_SCOPES = frozenset({"refresh_token", "offline_access", "openid"})
+HANDLER_NOT_FOUND = "token handler not found"
+VALIDATION_FAILED = "token handler validation failed"
+
+_SUPPORT_FLAGS = {
+    TokenExchangeType.ACCESS_TOKEN: "supports_access_token",
+    TokenExchangeType.REFRESH_TOKEN: "supports_refresh_token",
+    TokenExchangeType.ID_TOKEN: "supports_id_token",
+    TokenExchangeType.SAML_2: "supports_saml2",
+    TokenExchangeType.JWT: "supports_jwt",
+}
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """A token-endpoint request, free of Flask."""
+
+    form: Mapping[str, str]
+    authorization: str | None = None
+
+
+class _UserInsertConflict(Exception):
+    """A concurrent exchange inserted the same user first."""
+
+
+class TokenExchangeGrant:
+    """``urn:ietf:params:oauth:grant-type:token-exchange``."""
+
+    GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+    def __init__(self, context: HandlerContext) -> None:
+        self.context = context
+        self.config = context.config
+
+    def respond(self, request: TokenRequest) -> dict[str, Any]:
+        """Run the exchange; on failure roll back, keep the audit row, and re-raise."""
+        attempt = ExchangeAttempt(
+            client_id=(request.form.get("client_id") or "")[:255] or None, outcome="failure"
+        )
+        try:
+            body = self._exchange(request, attempt)
+        except OAuthError as exc:
+            db.session.rollback()
+            attempt.error, attempt.reason = exc.error, exc.reason
+            self.context.logger.info("token exchange refused: %s (%s)", exc.error, exc.reason)
+            db.session.add(attempt)
+            db.session.commit()
+            raise
+        attempt.outcome = "success"
+        db.session.add(attempt)
+        db.session.commit()
+        return body
+
+    def _exchange(self, request: TokenRequest, attempt: ExchangeAttempt) -> dict[str, Any]:
+        form = request.form
+        subject_token = form.get("subject_token") or None
+        type_urn = form.get("subject_token_type") or None
+        if subject_token is None:
+            raise missing_parameter("subject_token")
+        if type_urn is None:
+            raise missing_parameter("subject_token_type")
+        attempt.token_type = type_urn[:255]
+        if len(subject_token) > MAX_SUBJECT_TOKEN_LENGTH:
+            raise InvalidGrant(reason=f"subject_token has {len(subject_token)} characters")
+        token_type = TokenExchangeType.from_urn(type_urn)
+        if token_type is None:
+            raise InvalidRequest("invalid subject token type", reason=f"unknown URN {type_urn!r}")
+
+        app = authenticate_client(read_credentials(form, request.authorization))
+        attempt.client_id, attempt.app_id = app.consumer_key, app.id
+        if not app.is_token_exchange_enabled:
+            raise UnsupportedGrantType(
+                reason=f"token exchange is not enabled on {app.developer_name}"
+            )
+        scope = granted_scope(form.get("scope"), app)
+        link = find_handler_link(app, form.get("token_handler"), token_type)
+        attempt.handler = link.handler.developer_name
+        try:
+            handler = load_handler_class(link.handler.handler_class)(self.context)
+        except HandlerLoadError as exc:
+            raise InvalidRequest(HANDLER_NOT_FOUND, reason=str(exc)) from exc
+
+        try:
+            user = self._map_user(handler, link, app, subject_token, token_type)
+        except _UserInsertConflict:
+            # Another first exchange for the same subject won the insert: start again, the
+            # second run finds that user (or refuses a replayed jti).
+            db.session.rollback()
+            try:
+                user = self._map_user(handler, link, app, subject_token, token_type)
+            except _UserInsertConflict as exc:
+                raise InvalidGrant(reason=f"user insert failed twice: {exc}") from exc
+        attempt.user_id = user.id
+        if not user.is_active:
+            raise InvalidGrant("inactive user", reason=f"user {user.id} is inactive")
+        return self._token_response(user, app, scope)
+
+    def _map_user(
+        self,
+        handler: TokenExchangeHandler,
+        link: OauthTokenExchHandlerApp,
+        app: ConnectedApp,
+        subject_token: str,
+        token_type: TokenExchangeType,
+    ) -> User:
+        can_create = link.handler.is_user_creation_allowed
+        # Handlers are plug-in code: like Apex, an exception in one fails the exchange, not the
+        # server.
+        try:
+            result = handler.validate_incoming_token(
+                app.developer_name, IntegratingAppType.CA, subject_token, token_type
+            )
+        except Exception as exc:
+            self.context.logger.exception("handler %s raised", link.handler.developer_name)
+            raise InvalidRequest(VALIDATION_FAILED, reason=f"handler raised {exc!r}") from exc
+        if not result.is_valid:
+            raise InvalidRequest(
+                result.custom_error_msg or VALIDATION_FAILED,
+                reason=result.reason or "handler returned is_valid=False",
+            )
+        try:
+            user = handler.get_user_for_token_subject(
+                None, result, can_create, app.developer_name, IntegratingAppType.CA
+            )
+        except Exception as exc:
+            self.context.logger.exception("handler %s raised", link.handler.developer_name)
+            raise InvalidGrant(reason=f"get_user_for_token_subject raised {exc!r}") from exc
+        if user is None:
+            raise InvalidGrant(
+                reason=f"handler mapped no user (user creation allowed: {can_create})"
+            )
+        if inspect(user).transient:
+            if not can_create:
+                raise InvalidGrant(reason="handler returned a new user but creation is off")
+            db.session.add(user)
+            try:
+                db.session.flush()
+            except IntegrityError as exc:
+                raise _UserInsertConflict(str(exc.orig)) from exc
+        return user
+
+    def _token_response(self, user: User, app: ConnectedApp, scope: str) -> dict[str, Any]:
+        org_id = db.session.scalar(select(Organization.id))
+        now = time.time()
+        issued_at = str(int(now * 1000))
+        access_token = issue_access_token(
+            org_id,
+            user,
+            app,
+            scope,
+            datetime.fromtimestamp(now, UTC).replace(tzinfo=None),
+            self.config["ACCESS_TOKEN_LIFETIME"],
+        )
+        identity_url = f"{self.config['SF_URL']}/id/{org_id}/{user.id}"
+        return {
+            "access_token": access_token,
+            "signature": signature(app.consumer_secret, identity_url, issued_at),
+            "scope": scope,
+            "instance_url": self.config["SF_URL"],
+            "id": identity_url,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+        }
+
+
+def signature(client_secret: str, identity_url: str, issued_at: str) -> str:
+    """Contract §4.1: base64(HMAC-SHA256(key=client secret, msg=id + issued_at))."""
+    digest = hmac.new(
+        client_secret.encode(), (identity_url + issued_at).encode(), hashlib.sha256
+    ).digest()
+    return base64.b64encode(digest).decode()
+
+
+def granted_scope(requested: str | None, app: ConnectedApp) -> str:
+    """Requested scopes must be a subset of the app's; none requested means all of them."""
+    wanted = frozenset((requested or "").split())
+    if not wanted <= app.scope_set:
+        raise InvalidScope(reason=f"{sorted(wanted - app.scope_set)} not assigned to the app")
+    return " ".join(sorted((wanted or app.scope_set) - UNISSUED_SCOPES))
+
+
+def find_handler_link(
+    app: ConnectedApp, name: str | None, token_type: TokenExchangeType
+) -> OauthTokenExchHandlerApp:
+    """The handler named by ``token_handler`` (developer name or class), else the app's default.
+
+    It must be enabled for the app, enabled itself, and support the token type.
+    """
+    links = db.session.scalars(
+        select(OauthTokenExchHandlerApp)
+        .options(joinedload(OauthTokenExchHandlerApp.handler))
+        .where(OauthTokenExchHandlerApp.app_id == app.id)
+    ).all()
+    if name:
+        link = next((link for link in links if _names(link.handler, name)), None)
+    else:
+        link = next((link for link in links if link.is_default), None)
+    if link is None:
+        raise InvalidRequest(
+            HANDLER_NOT_FOUND, reason=f"no handler {name or '(default)'} for {app.developer_name}"
+        )
+    handler = link.handler
+    if not handler.is_enabled:
+        raise InvalidRequest(HANDLER_NOT_FOUND, reason=f"{handler.developer_name} is disabled")
+    if not getattr(handler, _SUPPORT_FLAGS[token_type]):
+        raise InvalidRequest(
+            HANDLER_NOT_FOUND,
+            reason=f"{handler.developer_name} does not support {token_type.name}",
+        )
+    return link
+
+
+def _names(handler: OauthTokenExchangeHandler, name: str) -> bool:
+    return name in (handler.developer_name, handler.class_name, handler.handler_class)

@@ -1,0 +1,52 @@
+"""Opaque Salesforce access tokens ``<15-char org id>!<random>``, stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from mock_sf.models import ConnectedApp
+from mock_sf.models import OAuthToken
+from mock_sf.models import User
+from mock_sf.models import db
+from mock_sf.models import utcnow
+
+
+def hash_token(raw: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_access_token(
+    org_id: str,
+    user: User,
+    app: ConnectedApp,
+    scope: str,
+    issued_at: datetime,
+    lifetime_seconds: int,
+) -> str:
+    """Create and stage (not commit) a token row; return the raw token, shown only once."""
+    raw = f"{org_id[:15]}!{secrets.token_urlsafe(72)}"
+    db.session.add(
+        OAuthToken(
+            token_hash=hash_token(raw),
+            user=user,
+            app_id=app.id,
+            scopes=scope,
+            issued_at=issued_at,
+            expires_at=issued_at + timedelta(seconds=lifetime_seconds),
+        )
+    )
+    return raw
+
+
+def find_access_token(raw: str) -> OAuthToken | None:
+    """The unexpired token row for a raw token, with its user loaded, or None."""
+    token = db.session.scalar(select(OAuthToken).where(OAuthToken.token_hash == hash_token(raw)))
+    if token is None or token.expires_at <= utcnow():
+        return None
+    return token

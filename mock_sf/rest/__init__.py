@@ -1,0 +1,84 @@
+"""``/services/data``: versions, resources, sobjects and query. Any ``vNN.N``; trailing slash
+optional on every route; errors always as Salesforce's JSON array.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import request
+from werkzeug.routing import BaseConverter
+
+from mock_sf.models import Organization
+from mock_sf.models import db
+from mock_sf.rest import query
+from mock_sf.rest import sobjects
+from mock_sf.rest import versions
+from mock_sf.rest.auth import authenticate
+from mock_sf.rest.errors import NotFound
+from mock_sf.rest.errors import RestError
+from mock_sf.rest.errors import json_response
+from mock_sf.rest.errors import render_rest_error
+
+
+class VersionConverter(BaseConverter):
+    """``v66.0`` -> ``"66.0"``."""
+
+    regex = r"v\d+\.\d"
+
+    def to_python(self, value: str) -> str:
+        return value[1:]
+
+    def to_url(self, value: str) -> str:
+        return f"v{value}"
+
+
+bp = Blueprint("rest", __name__, url_prefix="/services/data")
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("version", VersionConverter))
+bp.register_error_handler(RestError, render_rest_error)
+PUBLIC_ENDPOINTS = frozenset({"rest.list_versions"})
+
+
+@bp.before_request
+def load_session_user() -> None:
+    """Every resource but the version list needs a live session."""
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        g.sf_user = authenticate(request.headers.get("Authorization")).user
+
+
+@bp.get("/", strict_slashes=False)
+def list_versions() -> Response:
+    """The API versions (no auth)."""
+    return json_response(versions.versions(current_app.config["API_MAX_VERSION"]))
+
+
+@bp.get("/<version:version>/", strict_slashes=False)
+def list_resources(version: str) -> Response:
+    """The resources of one version, with the caller's absolute identity URL."""
+    org_id = db.session.scalar(db.select(Organization.id))
+    identity = f"{current_app.config['SF_URL']}/id/{org_id}/{g.sf_user.id}"
+    return json_response(versions.resources(version, identity))
+
+
+@bp.get("/<version:version>/query/", strict_slashes=False)
+def run_query(version: str) -> Response:
+    """SOQL query."""
+    return json_response(query.run_query(request.args.get("q"), g.sf_user, version))
+
+
+@bp.post("/<version:version>/sobjects/<sobject>/", strict_slashes=False)
+def create_record(version: str, sobject: str) -> Response:
+    """Create a record (Case only in this milestone)."""
+    if not sobjects.sobject_supports_create(sobject):
+        raise NotFound()
+    record_id = sobjects.create_case(request.get_data(as_text=True), g.sf_user)
+    return json_response({"id": record_id, "errors": [], "success": True}, 201)
+
+
+@bp.get("/<version:version>/sobjects/<sobject>/<record_id>/", strict_slashes=False)
+def get_record(version: str, sobject: str, record_id: str) -> Response:
+    """Retrieve one record, optionally only ``?fields=``."""
+    record = sobjects.get_record(sobject, record_id, request.args.get("fields"), g.sf_user, version)
+    return json_response(record)

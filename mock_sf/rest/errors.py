@@ -1,0 +1,106 @@
+"""REST API errors as types: each renders as Salesforce's array ``[{"message","errorCode"}]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask import json
+
+JSON_CONTENT_TYPE = "application/json;charset=UTF-8"  # jsforce needs ^application/json(;|$)
+
+
+class RestError(Exception):
+    """Base of every /services/data error."""
+
+    error_code = "UNKNOWN_EXCEPTION"
+    message = "An unexpected error occurred."
+    status_code = 400
+
+    def __init__(self, message: str | None = None, fields: list[str] | None = None) -> None:
+        if message is not None:
+            self.message = message
+        self.fields = fields
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """One element of the error array."""
+        body: dict[str, Any] = {"message": self.message, "errorCode": self.error_code}
+        if self.fields is not None:
+            body["fields"] = self.fields
+        return body
+
+
+class InvalidSessionId(RestError):
+    error_code = "INVALID_SESSION_ID"
+    message = "Session expired or invalid"
+    status_code = 401
+
+
+class NotFound(RestError):
+    error_code = "NOT_FOUND"
+    message = "The requested resource does not exist"
+    status_code = 404
+
+
+class MethodNotAllowed(RestError):
+    error_code = "METHOD_NOT_ALLOWED"
+    status_code = 405
+
+
+class UnknownException(RestError):
+    status_code = 500
+
+
+class MalformedQuery(RestError):
+    error_code = "MALFORMED_QUERY"
+
+
+class InvalidType(RestError):
+    error_code = "INVALID_TYPE"
+
+
+class InvalidField(RestError):
+    error_code = "INVALID_FIELD"
+
+
+class InvalidFieldForInsertUpdate(RestError):
+    error_code = "INVALID_FIELD_FOR_INSERT_UPDATE"
+
+
+class InvalidQueryFilterOperator(RestError):
+    error_code = "INVALID_QUERY_FILTER_OPERATOR"
+
+
+class MalformedId(RestError):
+    error_code = "MALFORMED_ID"
+
+
+class RequiredFieldMissing(RestError):
+    error_code = "REQUIRED_FIELD_MISSING"
+
+
+class StringTooLong(RestError):
+    error_code = "STRING_TOO_LONG"
+
+
+class InvalidPicklistValue(RestError):
+    error_code = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+
+
+class InsufficientAccessOnCrossReference(RestError):
+    error_code = "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"
+
+
+class JsonParserError(RestError):
+    error_code = "JSON_PARSER_ERROR"
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    """A REST JSON response with Salesforce's exact content type."""
+    return Response(json.dumps(data), status=status, content_type=JSON_CONTENT_TYPE)
+
+
+def render_rest_error(exc: RestError) -> Response:
+    """The one renderer for the REST dialect."""
+    return json_response([exc.to_dict()], exc.status_code)

@@ -1,0 +1,34 @@
+"""``GET /services/data/`` (versions, no auth) and ``GET /services/data/vNN.N/`` (resources)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+OLDEST_VERSION = 31  # Summer '14; older API versions are retired
+SEASONS = ("Spring", "Summer", "Winter")
+
+
+def release_label(major: int) -> str:
+    """The release name of an API version: 63 is Spring '25, 65 Winter '26, 66 Spring '26."""
+    steps = major - 63
+    season = SEASONS[steps % 3]
+    year = 25 + steps // 3 + (1 if season == "Winter" else 0)
+    return f"{season} '{year:02d}"
+
+
+def versions(newest: str) -> list[dict[str, str]]:
+    """The version list, oldest first, up to the configured newest one."""
+    return [
+        {
+            "label": release_label(major),
+            "url": f"/services/data/v{major}.0",
+            "version": f"{major}.0",
+        }
+        for major in range(OLDEST_VERSION, int(float(newest)) + 1)
+    ]
+
+
+def resources(version: str, identity_url: str) -> dict[str, Any]:
+    """The resources this mock serves under a version; ``identity`` is absolute."""
+    base = f"/services/data/v{version}"
+    return {"sobjects": f"{base}/sobjects", "query": f"{base}/query", "identity": identity_url}

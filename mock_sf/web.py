@@ -1,0 +1,64 @@
+"""Browser-facing pages (home, health) and the app-wide HTTP error pages, per dialect by path."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import jsonify
+from flask import render_template
+from flask import request
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import MethodNotAllowed
+
+from mock_sf.oauth.errors import OAuthError
+from mock_sf.oauth.errors import render_oauth_error
+from mock_sf.rest import errors as rest_errors
+
+bp = Blueprint("web", __name__)
+
+
+@bp.get("/")
+def home() -> str:
+    """What this is."""
+    return render_template("web/home.html", config=current_app.config)
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness; checks nothing remote."""
+    return jsonify(status="ok")
+
+
+def render_http_error(exc: HTTPException) -> object:
+    """Routing and server errors in the dialect of the path: REST array, OAuth JSON, or HTML."""
+    code = exc.code or 500
+    if request.path.startswith("/services/data"):
+        error: rest_errors.RestError
+        if isinstance(exc, MethodNotAllowed):
+            allowed = ",".join(sorted(set(exc.valid_methods or ()) - {"OPTIONS"}))
+            error = rest_errors.MethodNotAllowed(
+                f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}"
+            )
+        elif code == 404:
+            error = rest_errors.NotFound()
+        elif code >= 500:
+            error = rest_errors.UnknownException()
+        else:
+            error = rest_errors.RestError(exc.description)
+            error.status_code = code
+        return rest_errors.render_rest_error(error)
+    if request.path.startswith("/services/oauth2"):
+        description = (
+            "must use HTTP POST" if isinstance(exc, MethodNotAllowed) else exc.name.lower()
+        )
+        oauth_error = OAuthError(description)
+        oauth_error.status_code = code
+        return render_oauth_error(oauth_error)
+    return render_template("web/error.html", error=exc), code
+
+
+def register_error_pages(app: Flask) -> None:
+    """One handler for every HTTP error the blueprints' own renderers did not take."""
+    app.register_error_handler(HTTPException, render_http_error)

@@ -1,0 +1,44 @@
+"""Speaker Portal: speakers log in at the IdP and manage their Salesforce support cases."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import auth
+from . import cases
+from . import config
+from . import errors
+from . import home
+from . import models
+from . import security
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the portal; no network I/O here (IdP discovery is fetched on first login)."""
+    repo_root = Path(__file__).resolve().parent.parent
+    instance_path = os.environ.get("PORTAL_INSTANCE_PATH") or str(repo_root / "instance" / "portal")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    app.config.from_mapping(config.DEFAULTS)
+    app.config.from_mapping(config.peer_urls(os.environ))
+    app.config.from_prefixed_env("PORTAL")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    config.finish(app.config, app.instance_path)
+
+    models.init_app(app)
+    auth.init_app(app)
+    cases.init_app(app)
+    errors.init_app(app)
+    security.init_app(app)
+
+    app.register_blueprint(home.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(cases.bp)
+    return app

@@ -1,0 +1,189 @@
+"""Login with the IdP (OpenID Connect code flow + PKCE + nonce, by Authlib's Flask client), logout.
+
+Authlib checks state, sends the PKCE verifier and validates the ID token (signature from the
+IdP's JWKS, iss, aud, exp, nonce); this module keeps who logged in and their tokens, server-side.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from collections.abc import Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.parse import urlunsplit
+
+import requests
+from authlib.integrations.flask_client import OAuth
+from authlib.integrations.flask_client import OAuthError
+from flask import Blueprint
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import redirect
+from flask import request
+from flask import session
+from flask import url_for
+from flask_login import LoginManager
+from flask_login import current_user
+from flask_login import login_user
+from flask_login import logout_user
+from joserfc.errors import JoseError
+from sqlalchemy import select
+
+from .errors import IdpUnavailable
+from .errors import LoginFailed
+from .htmx import hx_redirect
+from .htmx import is_htmx_request
+from .models import LoginSession
+from .models import User
+from .models import db
+
+oauth = OAuth()
+login_manager = LoginManager()
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+# Used only when the IdP's token response has no expires_in: the exchange will tell if it is wrong.
+FALLBACK_TOKEN_LIFETIME = 300
+
+
+class LoginExpired(Exception):
+    """The login can no longer reach Salesforce (IdP access token expired): log in again."""
+
+
+def init_app(app: Flask) -> None:
+    """Register the IdP client and the login manager for this app."""
+    oauth.init_app(app)
+    # Authlib's registry caches one client per name (with its discovery document); a new app,
+    # as in tests, must not reuse the previous app's client.
+    oauth._clients.pop("idp", None)
+    oauth.register(
+        "idp",
+        server_metadata_url=f"{app.config['IDP_ISSUER']}/.well-known/openid-configuration",
+        client_id=app.config["IDP_CLIENT_ID"],
+        client_secret=app.config["IDP_CLIENT_SECRET"],
+        client_kwargs={
+            "scope": "openid profile email",
+            "code_challenge_method": "S256",
+            "default_timeout": app.config["HTTP_TIMEOUT"],
+        },
+    )
+    login_manager.init_app(app)
+    app.register_error_handler(LoginExpired, _login_expired)
+
+
+@login_manager.user_loader
+def _load_login(login_id: str) -> LoginSession | None:
+    return db.session.get(LoginSession, login_id)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Response:
+    return login_redirect(_current_page())
+
+
+@bp.get("/login")
+def login() -> Response:
+    next_path = safe_next(request.args.get("next")) or url_for("home.index")
+    if current_user.is_authenticated:
+        return redirect(next_path)
+    session["login_next"] = next_path
+    with idp_errors():
+        return oauth.idp.authorize_redirect(current_app.config["PORTAL_URL"] + url_for(".callback"))
+
+
+@bp.get("/callback")
+def callback() -> Response:
+    with idp_errors():
+        token = oauth.idp.authorize_access_token()
+    if current_user.is_authenticated:
+        end_login(current_user._get_current_object())
+    login_user(start_login(token))
+    return redirect(session.pop("login_next", None) or url_for("home.index"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    if current_user.is_authenticated:
+        end_login(current_user._get_current_object())
+    return redirect(url_for("home.index"), 303)
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` if it is a path on this site, else None: `next` must never redirect elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    # Browsers read "/\evil" as "//evil" and drop tabs and newlines before parsing.
+    if "\\" in target or any(ord(char) < 32 or ord(char) == 127 for char in target):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
+
+
+def login_redirect(next_path: str | None) -> Response:
+    """Send the browser to log in, coming back to `next_path` afterwards."""
+    url = url_for("auth.login", next=next_path)
+    return hx_redirect(url) if is_htmx_request() else redirect(url)
+
+
+@contextmanager
+def idp_errors() -> Iterator[None]:
+    """Turn what the IdP round trip can raise into errors the speaker sees explained."""
+    try:
+        yield
+    except requests.RequestException as exc:
+        raise IdpUnavailable(
+            "idp_unavailable", "The identity provider could not be reached."
+        ) from exc
+    except OAuthError as exc:  # error=... at the callback, mismatching state, token endpoint error
+        raise LoginFailed(exc.error, exc.description or "The identity provider refused.") from exc
+    except JoseError as exc:  # the ID token's signature or claims did not validate
+        raise LoginFailed("invalid_id_token", exc.description or exc.error) from exc
+    except ValueError as exc:  # Authlib: the token endpoint's answer is not a JSON object
+        raise LoginFailed("invalid_response", str(exc)) from exc
+
+
+def start_login(token: Mapping[str, Any]) -> LoginSession:
+    """Record the speaker and a new login session holding the IdP's tokens."""
+    claims = token.get("userinfo")
+    if not claims or "sub" not in claims:
+        raise LoginFailed("invalid_id_token", "The identity provider sent no ID token.")
+    user = db.session.scalar(select(User).filter_by(sub=claims["sub"])) or User(sub=claims["sub"])
+    user.email = claims.get("email", "")
+    user.name = claims.get("name") or user.email or user.sub
+    login = LoginSession(
+        user=user,
+        idp_access_token=token["access_token"],
+        idp_access_token_expires_at=int(
+            token.get("expires_at") or time.time() + FALLBACK_TOKEN_LIFETIME
+        ),
+        idp_id_token=token["id_token"],
+        idp_refresh_token=token.get("refresh_token"),
+    )
+    db.session.add(login)
+    db.session.commit()
+    return login
+
+
+def end_login(login: LoginSession) -> None:
+    """Forget this login's tokens and sign the browser out."""
+    db.session.delete(login)
+    db.session.commit()
+    logout_user()
+
+
+def _login_expired(_exc: LoginExpired) -> Response:
+    if current_user.is_authenticated:
+        end_login(current_user._get_current_object())
+    return login_redirect(_current_page())
+
+
+def _current_page() -> str | None:
+    """Where to come back to after logging in: the page, not the htmx endpoint it called."""
+    if is_htmx_request():
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        return safe_next(urlunsplit(("", "", page.path, page.query, "")))
+    if request.method != "GET":
+        return None
+    return safe_next(request.full_path.rstrip("?"))

@@ -1,0 +1,120 @@
+"""The portal's own tables: who logged in, and the tokens of each login (server-side only)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import UTC
+from datetime import datetime
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from flask_login import UserMixin
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import ForeignKey
+from sqlalchemy import String
+from sqlalchemy import Text
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import relationship
+
+from .salesforce import SalesforceToken
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class User(db.Model):
+    """A speaker as the IdP identifies them (by `sub`)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sub: Mapped[str] = mapped_column(String(255), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(255))
+
+
+class LoginSession(UserMixin, db.Model):
+    """One browser login; its random id is all Flask-Login keeps in the cookie."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=_new_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    user: Mapped[User] = relationship()
+    created_at: Mapped[datetime] = mapped_column(default=_utcnow)
+
+    idp_access_token: Mapped[str] = mapped_column(Text)
+    # Unix seconds, as the token response gives it; avoids naive/aware datetime mix-ups in SQLite.
+    idp_access_token_expires_at: Mapped[int]
+    idp_id_token: Mapped[str] = mapped_column(Text)
+    idp_refresh_token: Mapped[str | None] = mapped_column(Text)
+
+    # The Salesforce session exchanged for the IdP access token, cached until Salesforce drops it.
+    sf_access_token: Mapped[str | None] = mapped_column(Text)
+    sf_instance_url: Mapped[str | None] = mapped_column(String(255))
+    sf_identity_url: Mapped[str | None] = mapped_column(String(255))
+    sf_user_id: Mapped[str | None] = mapped_column(String(18))
+    sf_contact_id: Mapped[str | None] = mapped_column(String(18))
+    sf_issued_at: Mapped[str | None] = mapped_column(String(20))
+
+    def idp_token_expired(self, now: float | None = None) -> bool:
+        """Whether the IdP access token can no longer be exchanged."""
+        return (time.time() if now is None else now) >= self.idp_access_token_expires_at
+
+    def cache_salesforce(self, token: SalesforceToken, contact_id: str) -> None:
+        """Keep a Salesforce session for the next requests of this login."""
+        self.sf_access_token = token.access_token
+        self.sf_instance_url = token.instance_url
+        self.sf_identity_url = token.identity_url
+        self.sf_user_id = token.user_id
+        self.sf_issued_at = token.issued_at
+        self.sf_contact_id = contact_id
+
+    def forget_salesforce(self) -> None:
+        """Drop the cached Salesforce session (Salesforce said it is no longer valid)."""
+        self.sf_access_token = None
+        self.sf_instance_url = None
+        self.sf_identity_url = None
+        self.sf_user_id = None
+        self.sf_issued_at = None
+        self.sf_contact_id = None
+
+
+def init_app(app: Flask) -> None:
+    """Bind the database to the app and add the `init-db` command."""
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    app.cli.add_command(init_db_command)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+@click.command("init-db")
+@with_appcontext
+@click.option("--demo", is_flag=True, help="Accepted for the launcher; the portal seeds nothing.")
+def init_db_command(demo: bool) -> None:
+    """Create the portal's tables (idempotent)."""
+    # No demo rows: speakers and cases live at the IdP and in Salesforce; users appear on login.
+    db.create_all()

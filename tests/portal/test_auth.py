@@ -1,0 +1,283 @@
+"""Login at the IdP (through a fake IdP), safe `next`, login-required redirects, logout."""
+
+from __future__ import annotations
+
+import base64
+import time
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import select
+
+from portal.auth import safe_next
+from portal.models import LoginSession
+from portal.models import User
+from portal.models import db
+
+ISSUER = "http://idp.test/oauth2/default"
+DISCOVERY = f"{ISSUER}/.well-known/openid-configuration"
+IDP_TOKEN = f"{ISSUER}/v1/token"
+METADATA = {
+    "issuer": ISSUER,
+    "authorization_endpoint": f"{ISSUER}/v1/authorize",
+    "token_endpoint": IDP_TOKEN,
+    "jwks_uri": f"{ISSUER}/v1/keys",
+    "id_token_signing_alg_values_supported": ["RS256"],
+}
+
+
+@pytest.fixture(scope="module")
+def idp_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def idp(transport, idp_key):
+    """The IdP's discovery document and keys; tests add the token endpoint's answer."""
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(idp_key.public_key(), as_dict=True)
+    transport.route("GET", DISCOVERY, (200, METADATA))
+    transport.route(
+        "GET", METADATA["jwks_uri"], (200, {"keys": [{**jwk, "kid": "k1", "alg": "RS256"}]})
+    )
+    return transport
+
+
+def id_token(key, **overrides) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": "00u1ada1demo1speaker",
+        "aud": "speaker-portal",
+        "iat": now,
+        "exp": now + 300,
+        "name": "Ada Lovelace",
+        "email": "ada@speakers.example",
+        **overrides,
+    }
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+
+
+def log_in(client, idp, idp_key, next_path="/support", **claims):
+    """Start at /auth/login, let the fake IdP answer the code exchange, hit the callback."""
+    authorize = parse_qs(urlsplit(client.get(f"/auth/login?next={next_path}").location).query)
+    token = {
+        "access_token": "idp-access-token",
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "scope": "openid profile email",
+        "id_token": id_token(idp_key, **{"nonce": authorize["nonce"][0], **claims}),
+    }
+    idp.route("POST", IDP_TOKEN, (200, token))
+    return client.get(f"/auth/callback?code=the-code&state={authorize['state'][0]}")
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/support", "/support"),
+        ("/support?tab=open", "/support?tab=open"),
+        (None, None),
+        ("", None),
+        ("support", None),
+        ("//evil.example/", None),
+        ("/\\evil.example", None),
+        ("https://evil.example/support", None),
+        ("/\t/evil.example", None),
+        ("javascript:alert(1)", None),
+    ],
+)
+def test_safe_next_keeps_only_local_paths(target, expected) -> None:
+    assert safe_next(target) == expected
+
+
+def test_login_redirects_to_the_idp_with_pkce_nonce_and_state(client, idp) -> None:
+    response = client.get("/auth/login?next=/support")
+
+    url = urlsplit(response.location)
+    query = parse_qs(url.query)
+    assert response.status_code == 302
+    assert f"{url.scheme}://{url.netloc}{url.path}" == f"{ISSUER}/v1/authorize"
+    assert {k: v[0] for k, v in query.items() if k not in {"state", "nonce", "code_challenge"}} == {
+        "response_type": "code",
+        "client_id": "speaker-portal",
+        "redirect_uri": "http://portal.test/auth/callback",
+        "scope": "openid profile email",
+        "code_challenge_method": "S256",
+    }
+    assert len(query["state"][0]) >= 20 and len(query["nonce"][0]) >= 20
+    assert len(base64.urlsafe_b64decode(query["code_challenge"][0] + "=")) == 32
+    with client.session_transaction() as session:
+        assert session["login_next"] == "/support"
+
+
+@pytest.mark.parametrize("next_path", ["//evil.example/", "https://evil.example/"])
+def test_login_drops_a_foreign_next(client, idp, next_path) -> None:
+    client.get(f"/auth/login?next={next_path}")
+
+    with client.session_transaction() as session:
+        assert session["login_next"] == "/"
+
+
+def test_callback_logs_the_speaker_in_and_keeps_tokens_server_side(
+    app, client, idp, idp_key
+) -> None:
+    response = log_in(client, idp, idp_key)
+
+    assert (response.status_code, response.location) == (302, "/support")
+    (token_request,) = idp.calls("POST", IDP_TOKEN)
+    form = parse_qs(token_request.body)
+    assert form["grant_type"] == ["authorization_code"]
+    assert form["code"] == ["the-code"]
+    assert form["redirect_uri"] == ["http://portal.test/auth/callback"]
+    assert len(form["code_verifier"][0]) >= 43
+    assert token_request.headers["Authorization"].startswith("Basic ")
+    with app.app_context():
+        (login,) = db.session.scalars(select(LoginSession)).all()
+        assert (login.user.sub, login.user.name, login.user.email) == (
+            "00u1ada1demo1speaker",
+            "Ada Lovelace",
+            "ada@speakers.example",
+        )
+        assert login.idp_access_token == "idp-access-token"
+        assert login.idp_access_token_expires_at > time.time() + 3500
+    with client.session_transaction() as session:
+        assert session["_user_id"] == login.id
+        assert "idp-access-token" not in str(dict(session))
+    assert "Signed in as Ada Lovelace" in client.get("/").get_data(as_text=True)
+
+
+def test_a_second_login_updates_the_user_instead_of_adding_one(
+    app, client, speaker, idp, idp_key
+) -> None:
+    log_in(client, idp, idp_key)
+    client.post("/auth/logout", data={"csrf_token": speaker.csrf_token()})
+    log_in(client, idp, idp_key, name="Augusta Ada King")
+
+    with app.app_context():
+        (user,) = db.session.scalars(select(User)).all()
+        assert user.name == "Augusta Ada King"
+
+
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [
+        ({"aud": "someone-else"}, "invalid_id_token"),
+        ({"iss": "http://evil.test/oauth2/default"}, "invalid_id_token"),
+        ({"nonce": "replayed"}, "invalid_id_token"),
+        ({"exp": int(time.time()) - 3600}, "invalid_id_token"),
+    ],
+    ids=["audience", "issuer", "nonce", "expired"],
+)
+def test_an_id_token_that_does_not_validate_gives_a_friendly_page(
+    app, client, idp, idp_key, claims, code
+) -> None:
+    response = log_in(client, idp, idp_key, **claims)
+
+    assert response.status_code == 400
+    assert "Login failed" in response.get_data(as_text=True)
+    assert f"<code>{code}</code>" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(LoginSession)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "text"),
+    [
+        ("error=access_denied&error_description=User+cancelled", "access_denied", "User cancelled"),
+        ("code=abc&state=forged", "mismatching_state", "State not equal in request and response."),
+        ("code=abc", "mismatching_state", "State not equal in request and response."),
+    ],
+)
+def test_callback_errors_give_a_friendly_page(client, idp, query, code, text) -> None:
+    client.get("/auth/login")
+
+    response = client.get(f"/auth/callback?{query}")
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert f"<code>{code}</code>" in body and text in body
+
+
+def test_idp_token_endpoint_refusal_gives_a_friendly_page(client, idp) -> None:
+    state = parse_qs(urlsplit(client.get("/auth/login").location).query)["state"][0]
+    idp.route(
+        "POST", IDP_TOKEN, (400, {"error": "invalid_grant", "error_description": "code used"})
+    )
+
+    response = client.get(f"/auth/callback?code=abc&state={state}")
+
+    assert response.status_code == 400
+    assert "<code>invalid_grant</code>" in response.get_data(as_text=True)
+
+
+def test_idp_down_gives_503_at_login_and_at_callback(client, transport) -> None:
+    login = client.get("/auth/login")
+    with client.session_transaction() as session:
+        session["_state_idp_s1"] = {"data": {"nonce": "n"}, "exp": time.time() + 60}
+    callback = client.get("/auth/callback?code=abc&state=s1")
+
+    for response in (login, callback):
+        assert response.status_code == 503
+        assert "<code>idp_unavailable</code>" in response.get_data(as_text=True)
+
+
+def test_support_requires_login(client) -> None:
+    response = client.get("/support")
+
+    assert (response.status_code, response.location) == (302, "/auth/login?next=/support")
+
+
+def test_htmx_request_after_the_login_ended_gets_hx_redirect_not_302(app, client, speaker) -> None:
+    speaker.log_in()
+    token = speaker.csrf_token()
+    with app.app_context():  # the login ended elsewhere (logout in another tab, clean-up)
+        db.session.delete(db.session.get(LoginSession, speaker.login_id))
+        db.session.commit()
+
+    response = client.post(
+        "/support/cases",
+        data={"csrf_token": token, "subject": "Mic", "priority": "High"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://portal.test/support"},
+    )
+
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/auth/login?next=/support"
+
+
+def test_logged_in_visit_to_login_goes_straight_to_next(client, speaker) -> None:
+    speaker.log_in()
+
+    response = client.get("/auth/login?next=/support")
+
+    assert (response.status_code, response.location) == (302, "/support")
+
+
+def test_logout_is_post_only(client, speaker) -> None:
+    speaker.log_in()
+
+    assert client.get("/auth/logout").status_code == 405
+    assert speaker.login_session() is not None
+
+
+def test_logout_without_csrf_token_is_refused_with_a_friendly_page(client, speaker) -> None:
+    speaker.log_in()
+
+    response = client.post("/auth/logout")
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The CSRF token is missing." in body and "<code>csrf</code>" in body
+    assert speaker.login_session() is not None
+
+
+def test_logout_deletes_the_login_session(client, speaker) -> None:
+    speaker.log_in()
+
+    response = client.post("/auth/logout", data={"csrf_token": speaker.csrf_token()})
+
+    assert (response.status_code, response.location) == (303, "/")
+    assert speaker.login_session() is None
+    assert 'href="/auth/login">Log in</a>' in client.get("/").get_data(as_text=True)
