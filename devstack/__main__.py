@@ -34,20 +34,21 @@ def banner(stack: Stack) -> str:
 
 def main() -> int:
     """Run the demo stack until interrupted or until an app dies."""
-    # `kill` should stop the apps too, not orphan them: turn SIGTERM into a normal exit.
+    # Ctrl-C and `kill` both stop the apps, never orphan them. SIGINT is set explicitly because a
+    # shell without job control starts background commands with it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     stack = Stack()
     try:
         stack.start()
-    except StackError as error:
-        print(f"make demo: {error}", file=sys.stderr)
-        return 1
-    print(banner(stack), flush=True)
-    try:
+        print(banner(stack), flush=True)
         while not (dead := stack.dead()):
             time.sleep(0.5)
         for name in dead:
             print(f"{name} stopped unexpectedly:\n{stack.logs(30).get(name, '')}", file=sys.stderr)
+        return 1
+    except StackError as error:
+        print(f"make demo: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nStopping…", flush=True)
