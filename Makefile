@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format chromium bench clean
+.PHONY: demo test lint format chromium clean
 
 demo: $(STAMP)
 	$(BIN)/python -m devstack
@@ -20,9 +20,6 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-
-bench: $(STAMP)
-	$(BIN)/python -m bench
 
 # The virtual env is rebuilt only when the dependencies change.
 $(STAMP): pyproject.toml
