@@ -40,7 +40,6 @@ from .models import LoginSession
 from .models import User
 from .models import db
 
-oauth = OAuth()
 login_manager = LoginManager()
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -54,10 +53,9 @@ class LoginExpired(Exception):
 
 def init_app(app: Flask) -> None:
     """Register the IdP client and the login manager for this app."""
-    oauth.init_app(app)
-    # Authlib's registry caches one client per name (with its discovery document); a new app,
-    # as in tests, must not reuse the previous app's client.
-    oauth._clients.pop("idp", None)
+    # One registry per app (Authlib caches each client with its discovery document), so two apps
+    # in one process, as in tests, never share an IdP client.
+    oauth = OAuth(app)
     oauth.register(
         "idp",
         server_metadata_url=f"{app.config['IDP_ISSUER']}/.well-known/openid-configuration",
@@ -71,6 +69,11 @@ def init_app(app: Flask) -> None:
     )
     login_manager.init_app(app)
     app.register_error_handler(LoginExpired, _login_expired)
+
+
+def idp() -> Any:
+    """This app's OIDC client for the IdP."""
+    return current_app.extensions["authlib.integrations.flask_client"].idp
 
 
 @login_manager.user_loader
@@ -90,13 +93,13 @@ def login() -> Response:
         return redirect(next_path)
     session["login_next"] = next_path
     with idp_errors():
-        return oauth.idp.authorize_redirect(current_app.config["PORTAL_URL"] + url_for(".callback"))
+        return idp().authorize_redirect(current_app.config["PORTAL_URL"] + url_for(".callback"))
 
 
 @bp.get("/callback")
 def callback() -> Response:
     with idp_errors():
-        token = oauth.idp.authorize_access_token()
+        token = idp().authorize_access_token()
     if current_user.is_authenticated:
         end_login(current_user._get_current_object())
     login_user(start_login(token))
