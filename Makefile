@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format chromium clean
+.PHONY: demo test lint format system-deps clean
 
 demo: $(STAMP)
 	$(BIN)/python -m devstack
 
-test: $(STAMP) chromium
+test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -28,18 +28,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Playwright cannot download its own browsers here: prefer Debian's chromium, else Playwright's.
-chromium: $(STAMP)
-	@if [ -n "$$CHROMIUM_PATH" ] && [ -x "$$CHROMIUM_PATH" ]; then \
-		echo "chromium: using $$CHROMIUM_PATH"; \
-	elif [ -x /usr/bin/chromium ]; then \
-		echo "chromium: using /usr/bin/chromium"; \
+# Outside Python the tests need a Chromium (Playwright cannot download its own browsers here) and
+# xmlsec1 (pysaml2, the independent SAML service provider in the interop tests). As root with
+# apt-get they are installed from Debian's packages; otherwise Playwright's Chromium is used.
+system-deps: $(STAMP)
+	@missing=""; \
+	if [ -z "$$CHROMIUM_PATH" ] && [ ! -x /usr/bin/chromium ]; then missing="$$missing chromium"; fi; \
+	command -v xmlsec1 >/dev/null 2>&1 || missing="$$missing xmlsec1"; \
+	if [ -z "$$missing" ]; then \
+		echo "system-deps: chromium and xmlsec1 present"; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "chromium: installing Debian's chromium package"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		echo "system-deps: installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
-		echo "chromium: no system Chromium, installing Playwright's"; \
-		$(BIN)/python -m playwright install chromium; \
+		echo "system-deps: cannot install$$missing without root and apt-get"; \
+		case "$$missing" in *chromium*) $(BIN)/python -m playwright install chromium;; esac; \
 	fi
 
 clean:

@@ -11,11 +11,17 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from mock_idp import config
+from mock_idp import forge
 from mock_idp import home
+from mock_idp import key_rotation
 from mock_idp import keys
 from mock_idp import login
 from mock_idp import models
 from mock_idp import oidc
+from mock_idp import outbox
+from mock_idp import password_reset
+from mock_idp import registration
+from mock_idp import saml
 from mock_idp import seed
 from mock_idp import users
 from mock_idp.oidc import authorize
@@ -38,11 +44,23 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     models.init_app(app)
     users.init_app(app)
     keys.init_app(app)
-    CSRFProtect(app).exempt(oidc.bp)  # the JSON endpoints authenticate clients, not browsers
+    saml.init_app(app)
+    csrf = CSRFProtect(app)
+    csrf.exempt(oidc.bp)  # the JSON endpoints authenticate clients, not browsers
+    csrf.exempt(key_rotation.bp)  # a demo control for scripts; 404 unless DEMO_CONTROLS
+    csrf.exempt(saml.bp)  # SAML POST bindings arrive cross-site from SPs, by design
+    csrf.exempt(forge.bp)  # a JSON demo control for scripts; 404 unless DEMO_CONTROLS
 
     app.register_blueprint(home.bp)
     app.register_blueprint(login.bp)
+    app.register_blueprint(registration.bp)
+    app.register_blueprint(password_reset.bp)
+    app.register_blueprint(outbox.bp)  # 404 unless DEMO_CONTROLS
     app.register_blueprint(authorize.bp)
     app.register_blueprint(oidc.bp)
+    app.register_blueprint(saml.bp)
+    app.register_blueprint(forge.bp)  # 404 unless DEMO_CONTROLS
+    app.register_blueprint(key_rotation.bp)  # 404 unless DEMO_CONTROLS
     app.cli.add_command(seed.init_db_command)
+    app.cli.add_command(key_rotation.rotate_keys_command)
     return app

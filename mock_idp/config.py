@@ -32,6 +32,20 @@ def defaults() -> dict[str, Any]:
         "ID_TOKEN_LIFETIME": 3600,
         "AUTHORIZATION_CODE_LIFETIME": 120,
         "JWKS_MAX_AGE": 300,
+        # OIDC depth (oidc/grants.py, keys.py); seconds. Idle None: only the absolute limit.
+        "REFRESH_TOKEN_LIFETIME": 30 * 86400,
+        "REFRESH_TOKEN_IDLE_LIFETIME": 7 * 86400,
+        "KEY_RETIREMENT_LEEWAY": 60,
+        # Accounts (registration.py, password_reset.py, throttle.py); seconds unless named.
+        "PASSWORD_MIN_LENGTH": 12,
+        "EMAIL_VERIFICATION_LINK_LIFETIME": 86400,
+        "PASSWORD_RESET_LINK_LIFETIME": 1800,
+        "LOGIN_FAILURE_WINDOW": 900,
+        "LOGIN_LOCKOUT": 900,
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+        # SAML IdP (saml/); SAML_ENTITY_ID defaults to {IDP_URL}/saml/metadata. Seconds.
+        "SAML_ASSERTION_LIFETIME": 300,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     }
 

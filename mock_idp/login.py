@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -23,6 +24,7 @@ from wtforms import SubmitField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
+from mock_idp import throttle
 from mock_idp import users
 from mock_idp.models import User
 
@@ -30,6 +32,8 @@ USER_KEY = "uid"
 AUTH_TIME_KEY = "auth_time"
 NEXT_KEY = "login_next"
 FAILED_LOGIN = "Incorrect email or password."
+# Says the same whether or not the account exists: locks are keyed by the email as typed.
+LOCKED_OUT = "Too many failed sign-in attempts. Please wait a few minutes and try again."
 
 
 @dataclass(frozen=True)
@@ -81,18 +85,36 @@ bp = Blueprint("login", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str:
+def login() -> Response | str | tuple[str, int, dict[str, str]]:
     """Show the sign-in form; on success continue where the user was going."""
     form = LoginForm()
     failed = False
     if form.validate_on_submit():
-        user = users.authenticate(form.email.data or "", form.password.data or "")
-        if user is not None:
-            start_session(user)
+        email, password = form.email.data or "", form.password.data or ""
+        outcome = attempt(email, password, request.remote_addr)
+        if isinstance(outcome, int):
+            return _render(form, LOCKED_OUT), 429, {"Retry-After": str(outcome)}
+        if outcome is not None:
+            start_session(outcome)
             next_step = session.pop(NEXT_KEY, None)
             return redirect(next_step["url"] if next_step else url_for("login.login"), 303)
         failed = True
     return _render(form, FAILED_LOGIN if failed else None)
+
+
+def attempt(email: str, password: str, address: str | None) -> User | int | None:
+    """Check a sign-in under the throttle: the user, None if wrong, or seconds left of a lock."""
+    limits = throttle.Limits.from_config(current_app.config)
+    now = int(time.time())
+    locked_for = throttle.retry_after(email, address, limits, now)
+    if locked_for is not None:
+        return locked_for  # the password is not even checked while locked
+    user = users.authenticate(email, password)
+    if user is None:
+        throttle.record_failure(email, address, limits, now)
+    else:
+        throttle.record_success(email)
+    return user
 
 
 @bp.post("/logout")

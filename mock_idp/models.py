@@ -46,16 +46,21 @@ class User(db.Model):
 
 
 class Client(db.Model):
-    """A registered OIDC relying party (confidential: it holds a client secret)."""
+    """A registered OIDC relying party: confidential (a client secret) or public (method none)."""
 
     __tablename__ = "clients"
 
     client_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    secret_hash: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str | None] = mapped_column(String(64))  # None for public clients
     name: Mapped[str] = mapped_column(String(200))
     redirect_uris: Mapped[list[str]] = mapped_column(JSON)
     scopes: Mapped[list[str]] = mapped_column(JSON)
     grant_types: Mapped[list[str]] = mapped_column(JSON)
+    token_endpoint_auth_method: Mapped[str] = mapped_column(
+        String(40), default="client_secret_basic"
+    )
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[int | None]
 
 
 class AuthorizationCode(db.Model):

@@ -16,6 +16,7 @@ from mock_idp.models import Client
 from mock_idp.models import User
 from mock_idp.models import db
 from mock_idp.models import sha256_hex
+from mock_idp.saml import sp as saml_sp
 
 DEMO_FILE = Path(__file__).with_name("speakers.toml")
 
@@ -26,6 +27,10 @@ def load_demo(path: Path, config: Mapping[str, Any]) -> dict[str, Any]:
     for client in data.get("clients", []):
         client["redirect_uris"] = [
             uri.replace("{PORTAL_URL}", config["PORTAL_URL"]) for uri in client["redirect_uris"]
+        ]
+        client["post_logout_redirect_uris"] = [
+            uri.replace("{PORTAL_URL}", config["PORTAL_URL"])
+            for uri in client.get("post_logout_redirect_uris", [])
         ]
     return data
 
@@ -50,11 +55,17 @@ def seed_demo(data: Mapping[str, Any]) -> None:
             client = Client(client_id=entry["client_id"])
             db.session.add(client)
         # Unsalted digests are deterministic, so a re-run writes identical values: no change.
-        client.secret_hash = sha256_hex(entry["client_secret"])
+        secret = entry.get("client_secret")  # absent for public clients (method none)
+        client.secret_hash = sha256_hex(secret) if secret else None
         client.name = entry["name"]
         client.redirect_uris = list(entry["redirect_uris"])  # follows a changed PORTAL_URL
         client.scopes = list(entry["scopes"])
         client.grant_types = list(entry["grant_types"])
+        client.token_endpoint_auth_method = entry.get(
+            "token_endpoint_auth_method", "client_secret_basic" if secret else "none"
+        )
+        client.post_logout_redirect_uris = list(entry.get("post_logout_redirect_uris", []))
+    saml_sp.seed(data.get("saml_sps", []), current_app.config)
     db.session.commit()
 
 

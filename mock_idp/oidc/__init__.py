@@ -1,14 +1,18 @@
-"""OpenID Connect provider: the JSON endpoints under the issuer path (authorize is browser-facing,
-see authorize.py)."""
+"""OpenID Connect provider: the endpoints under the issuer path that answer clients (authorize is
+browser-facing, see authorize.py; logout is browser-facing too and renders its own errors)."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
 from mock_idp.config import ISSUER_PATH
+from mock_idp.oidc import client_registration
 from mock_idp.oidc import discovery
 from mock_idp.oidc import errors
+from mock_idp.oidc import introspection
 from mock_idp.oidc import jwks
+from mock_idp.oidc import logout
+from mock_idp.oidc import revocation
 from mock_idp.oidc import token
 from mock_idp.oidc import userinfo
 
@@ -22,4 +26,23 @@ bp.add_url_rule(
     view_func=userinfo.userinfo_endpoint,
     methods=["GET", "POST"],
 )
+bp.add_url_rule(
+    "/v1/introspect",
+    endpoint="introspect",
+    view_func=introspection.introspect_endpoint,
+    methods=["POST"],
+)
+bp.add_url_rule(
+    "/v1/revoke", endpoint="revoke", view_func=revocation.revoke_endpoint, methods=["POST"]
+)
+bp.add_url_rule(
+    "/v1/logout", endpoint="logout", view_func=logout.logout_endpoint, methods=["GET", "POST"]
+)
+bp.add_url_rule(
+    "/v1/clients",
+    endpoint="clients",
+    view_func=client_registration.registration_endpoint,
+    methods=["POST"],
+)
 bp.register_error_handler(errors.OAuthError, errors.render_json)
+bp.register_error_handler(logout.LogoutRejected, logout.render_rejected)

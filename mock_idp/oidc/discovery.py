@@ -23,10 +23,12 @@ def provider_metadata(issuer: str, endpoints: dict[str, str]) -> dict[str, Any]:
         **endpoints,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ALGORITHM],
         "token_endpoint_auth_methods_supported": list(client_auth.METHODS),
+        "introspection_endpoint_auth_methods_supported": list(client_auth.METHODS),
+        "revocation_endpoint_auth_methods_supported": list(client_auth.METHODS),
         "code_challenge_methods_supported": list(pkce.METHODS),
         "scopes_supported": list(scopes.SUPPORTED_SCOPES),
         "claims_supported": [
@@ -52,5 +54,10 @@ def openid_configuration() -> Response:
         "token_endpoint": base + url_for("oidc.token"),
         "userinfo_endpoint": base + url_for("oidc.userinfo"),
         "jwks_uri": base + url_for("oidc.keys"),
+        "introspection_endpoint": base + url_for("oidc.introspect"),
+        "revocation_endpoint": base + url_for("oidc.revoke"),
+        "end_session_endpoint": base + url_for("oidc.logout"),
     }
+    if current_app.config["DEMO_CONTROLS"]:
+        endpoints["registration_endpoint"] = base + url_for("oidc.clients")
     return jsonify(provider_metadata(current_app.config["ISSUER"], endpoints))

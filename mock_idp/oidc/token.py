@@ -1,4 +1,5 @@
-"""Token endpoint and its grants (RFC 6749 §3.2, §4.1.3-4.1.4, §5; OIDC Core §3.1.3)."""
+"""Token endpoint and its grants: authorization_code, refresh_token, client_credentials
+(RFC 6749 §3.2, §4.1.3-4.1.4, §4.4, §5, §6; OIDC Core §3.1.3, §12)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import time
 from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
+from typing import NoReturn
 
 from flask import Response
 from flask import current_app
@@ -18,8 +20,10 @@ from mock_idp import users
 from mock_idp.keys import key_store
 from mock_idp.models import AuthorizationCode
 from mock_idp.models import Client
+from mock_idp.models import User
 from mock_idp.models import db
 from mock_idp.models import sha256_hex
+from mock_idp.oidc import grants
 from mock_idp.oidc import pkce
 from mock_idp.oidc import tokens
 from mock_idp.oidc.client_auth import authenticate_client
@@ -28,6 +32,9 @@ from mock_idp.oidc.errors import InvalidRequestError
 from mock_idp.oidc.errors import UnauthorizedClientError
 from mock_idp.oidc.errors import UnsupportedGrantTypeError
 from mock_idp.oidc.params import single_valued
+from mock_idp.oidc.scopes import OFFLINE_ACCESS
+from mock_idp.oidc.scopes import grant_service_scopes
+from mock_idp.oidc.scopes import narrow
 
 GrantHandler = Callable[[Client, Mapping[str, str], Mapping[str, Any]], dict[str, Any]]
 
@@ -69,37 +76,168 @@ def authorization_code_grant(
         raise InvalidGrantError("The authorization code has already been used.")
 
     scopes = code.scope.split()
+    family = None
+    if OFFLINE_ACCESS in scopes and "refresh_token" in client.grant_types:
+        family = grants.start_family(
+            client_id=client.client_id,
+            user_id=user.id,
+            scope=code.scope,
+            auth_time=code.auth_time,
+            now=now,
+            lifetimes=refresh_lifetimes(config),
+        )
+    body = user_tokens(
+        client, user, scopes, auth_time=code.auth_time, nonce=code.nonce, family=family,
+        config=config, now=now,
+    )  # fmt: skip
+    db.session.commit()
+    return body
+
+
+def refresh_lifetimes(config: Mapping[str, Any]) -> grants.Lifetimes:
+    """The configured refresh token lifetimes."""
+    idle = config.get("REFRESH_TOKEN_IDLE_LIFETIME")
+    return grants.Lifetimes(
+        absolute=int(config["REFRESH_TOKEN_LIFETIME"]), idle=int(idle) if idle else None
+    )
+
+
+def user_tokens(
+    client: Client,
+    user: User,
+    scopes: list[str],
+    *,
+    auth_time: int,
+    nonce: str | None,
+    family: grants.GrantFamily | None,
+    config: Mapping[str, Any],
+    now: int,
+) -> dict[str, Any]:
+    """Access token (recorded), ID token when `openid` is granted, refresh token with a family.
+
+    The caller commits.
+    """
     grant = tokens.Grant(
         issuer=config["ISSUER"],
         client_id=client.client_id,
         user_id=user.id,
         scopes=scopes,
-        auth_time=code.auth_time,
-        nonce=code.nonce,
+        auth_time=auth_time,
+        nonce=nonce,
     )
     keys = key_store()
     lifetime = config["ACCESS_TOKEN_LIFETIME"]
+    jti = tokens.new_jti()
     access_token = tokens.mint_access_token(
-        keys, grant, audience=config["ACCESS_TOKEN_AUDIENCE"], now=now, lifetime=lifetime
+        keys, grant, audience=config["ACCESS_TOKEN_AUDIENCE"], now=now, lifetime=lifetime, jti=jti
     )
-    id_token = tokens.mint_id_token(
-        keys,
-        grant,
-        access_token=access_token,
-        user_claims=users.oidc_claims(user, scopes),
+    grants.record_access_token(
+        jti=jti,
+        client_id=client.client_id,
+        family_id=family.id if family is not None else None,
+        expires_at=now + lifetime,
+    )
+    body: dict[str, Any] = {
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "access_token": access_token,
+        "scope": " ".join(scopes),
+    }
+    if "openid" in scopes:
+        body["id_token"] = tokens.mint_id_token(
+            keys,
+            grant,
+            access_token=access_token,
+            user_claims=users.oidc_claims(user, scopes),
+            now=now,
+            lifetime=config["ID_TOKEN_LIFETIME"],
+        )
+    if family is not None:
+        body["refresh_token"] = grants.issue_refresh_token(
+            family, now=now, lifetimes=refresh_lifetimes(config)
+        )
+    return body
+
+
+def refresh_token_grant(
+    client: Client, params: Mapping[str, str], config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Rotate a refresh token (RFC 6749 §6): new access, ID and refresh tokens, scope ⊆ grant.
+
+    Presenting an already rotated token is taken as theft (RFC 9700 §4.14.2): the family dies.
+    """
+    value = params.get("refresh_token")
+    if not value:
+        raise InvalidRequestError("refresh_token is required.")
+    now = int(time.time())
+    token = grants.find_refresh_token(value)
+    family = db.session.get(grants.GrantFamily, token.family_id) if token is not None else None
+    if token is None or family is None or family.client_id != client.client_id:
+        raise InvalidGrantError("The refresh token is invalid.")
+    if family.revoked_at is not None or token.revoked_at is not None:
+        raise InvalidGrantError("The refresh token has been revoked.")
+    if token.used_at is not None:
+        _revoke_for_reuse(family.id, now)
+    if token.expires_at <= now:
+        raise InvalidGrantError("The refresh token has expired.")
+    scopes = narrow(params.get("scope"), family.scope.split())
+    user = users.get(family.user_id)
+    if user is None:
+        raise InvalidGrantError("The user no longer exists.")
+    if not grants.mark_used(token, now):
+        _revoke_for_reuse(family.id, now)  # lost a race with another use of the same token
+    body = user_tokens(
+        client, user, scopes, auth_time=family.auth_time, nonce=None, family=family,
+        config=config, now=now,
+    )  # fmt: skip
+    grants.prune(now)
+    db.session.commit()
+    return body
+
+
+def _revoke_for_reuse(family_id: str, now: int) -> NoReturn:
+    grants.revoke_family(family_id, now=now, reason="refresh_token_reuse")
+    db.session.commit()
+    raise InvalidGrantError("The refresh token was already used; the grant is revoked.")
+
+
+def client_credentials_grant(
+    client: Client, params: Mapping[str, str], config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A service client's own access token (RFC 6749 §4.4): sub = client, no ID/refresh token."""
+    if client.token_endpoint_auth_method == "none":
+        raise UnauthorizedClientError("A public client cannot use client_credentials.")
+    scopes = grant_service_scopes(params.get("scope"), client.scopes)
+    now = int(time.time())
+    lifetime = config["ACCESS_TOKEN_LIFETIME"]
+    jti = tokens.new_jti()
+    access_token = tokens.mint_service_access_token(
+        key_store(),
+        issuer=config["ISSUER"],
+        client_id=client.client_id,
+        scopes=scopes,
+        audience=config["ACCESS_TOKEN_AUDIENCE"],
         now=now,
-        lifetime=config["ID_TOKEN_LIFETIME"],
+        lifetime=lifetime,
+        jti=jti,
     )
+    grants.record_access_token(
+        jti=jti, client_id=client.client_id, family_id=None, expires_at=now + lifetime
+    )
+    db.session.commit()
     return {
         "token_type": "Bearer",
         "expires_in": lifetime,
         "access_token": access_token,
-        "id_token": id_token,
         "scope": " ".join(scopes),
     }
 
 
-GRANTS: dict[str, GrantHandler] = {"authorization_code": authorization_code_grant}
+GRANTS: dict[str, GrantHandler] = {
+    "authorization_code": authorization_code_grant,
+    "refresh_token": refresh_token_grant,
+    "client_credentials": client_credentials_grant,
+}
 
 
 def token_response(authorization: str | None, params: Mapping[str, str]) -> dict[str, Any]:

@@ -26,8 +26,19 @@ class Grant:
     nonce: str | None
 
 
+def new_jti() -> str:
+    """A fresh access token id (Okta's `AT.` prefix)."""
+    return "AT." + secrets.token_urlsafe(24)
+
+
 def mint_access_token(
-    keys: KeyStore, grant: Grant, *, audience: str, now: int, lifetime: int
+    keys: KeyStore,
+    grant: Grant,
+    *,
+    audience: str,
+    now: int,
+    lifetime: int,
+    jti: str | None = None,
 ) -> str:
     """An RFC 9068 access token with Okta's claim names (`cid`, `uid`, `scp`)."""
     claims = {
@@ -36,11 +47,37 @@ def mint_access_token(
         "aud": audience,
         "exp": now + lifetime,
         "iat": now,
-        "jti": "AT." + secrets.token_urlsafe(24),
+        "jti": jti or new_jti(),
         "client_id": grant.client_id,
         "cid": grant.client_id,
         "uid": grant.user_id,
         "scp": list(grant.scopes),
+    }
+    return keys.sign(claims, ACCESS_TOKEN_TYP)
+
+
+def mint_service_access_token(
+    keys: KeyStore,
+    *,
+    issuer: str,
+    client_id: str,
+    scopes: list[str],
+    audience: str,
+    now: int,
+    lifetime: int,
+    jti: str,
+) -> str:
+    """A client_credentials access token: the client is the subject, so no `uid` (as Okta)."""
+    claims = {
+        "iss": issuer,
+        "sub": client_id,
+        "aud": audience,
+        "exp": now + lifetime,
+        "iat": now,
+        "jti": jti,
+        "client_id": client_id,
+        "cid": client_id,
+        "scp": list(scopes),
     }
     return keys.sign(claims, ACCESS_TOKEN_TYP)
 

@@ -13,6 +13,7 @@ from flask import request
 from mock_idp import users
 from mock_idp.keys import KeyStore
 from mock_idp.keys import key_store
+from mock_idp.oidc import grants
 from mock_idp.oidc.errors import InsufficientScopeError
 from mock_idp.oidc.errors import InvalidTokenError
 from mock_idp.oidc.errors import MissingTokenError
@@ -32,9 +33,12 @@ def verify_access_token(
 ) -> dict[str, Any]:
     """Claims of an access token this issuer minted: RS256, own key, at+jwt, iss, aud, exp."""
     try:
-        return keys.verify(token, typ=ACCESS_TOKEN_TYP, issuer=issuer, audience=audience)
+        claims = keys.verify(token, typ=ACCESS_TOKEN_TYP, issuer=issuer, audience=audience)
     except jwt.PyJWTError as exc:
         raise InvalidTokenError("The access token is invalid.") from exc
+    if isinstance(claims.get("jti"), str) and grants.access_token_revoked(claims["jti"]):
+        raise InvalidTokenError("The access token has been revoked.")
+    return claims
 
 
 def userinfo_claims(claims: dict[str, Any]) -> dict[str, Any]:

@@ -169,3 +169,50 @@ class CodeFlow:
 def flow(client: FlaskClient) -> CodeFlow:
     """A code-flow driver bound to the test client."""
     return CodeFlow(client)
+
+
+@dataclass
+class Accounts:
+    """Drives the account pages (registration, reset) and reads the demo outbox, like a browser."""
+
+    client: FlaskClient
+
+    def submit(self, path: str, data: dict[str, str]):
+        """GET the form at `path`, then POST `data` with its CSRF token."""
+        token = CodeFlow.csrf_token(self.client.get(path).text)
+        return self.client.post(path, data={**data, "csrf_token": token})
+
+    def register(self, email: str, password: str = "correct horse battery", **fields: str):
+        """Submit the registration form (valid unless overridden)."""
+        data = {
+            "given_name": "Lin",
+            "family_name": "Clark",
+            "email": email,
+            "company": "",
+            "password": password,
+            "confirm_password": password,
+            **fields,
+        }
+        return self.submit("/register", data)
+
+    def mail(self, to: str) -> list[dict[str, Any]]:
+        """Messages to `to`, newest first, from the demo outbox."""
+        response = self.client.get("/_demo/outbox.json", query_string={"to": to})
+        assert response.status_code == 200, response.text
+        return response.json["messages"]
+
+    def link(self, to: str, path_prefix: str) -> str:
+        """The path of the newest emailed link to `to` that starts with `path_prefix`."""
+        for message in self.mail(to):
+            for url in message["links"]:
+                path = urlsplit(url).path
+                if path.startswith(path_prefix):
+                    return path
+        raise AssertionError(f"no {path_prefix} link mailed to {to}")
+
+
+@pytest.fixture
+def accounts(app: Flask, client: FlaskClient) -> Accounts:
+    """An account-pages driver; demo controls on so the outbox can be read."""
+    app.config["DEMO_CONTROLS"] = True
+    return Accounts(client)

@@ -237,7 +237,7 @@ def test_code_is_stored_hashed_and_bound_to_the_request(app, flow):
         assert stored.client_id == "speaker-portal"
         assert stored.user_id == "00u1ada1demo1speaker"
         assert stored.redirect_uri == REDIRECT_URI
-        assert stored.scope == "openid email"  # offline_access is accepted, not granted
+        assert stored.scope == "openid email offline_access"  # a refresh token follows
         assert stored.nonce == flow.nonce
         assert stored.code_challenge == flow.challenge
         assert stored.expires_at - stored.auth_time in range(120, 122)

@@ -15,14 +15,27 @@ EXPECTED = {
     "token_endpoint": f"{ISSUER}/v1/token",
     "userinfo_endpoint": f"{ISSUER}/v1/userinfo",
     "jwks_uri": f"{ISSUER}/v1/keys",
+    "introspection_endpoint": f"{ISSUER}/v1/introspect",
+    "revocation_endpoint": f"{ISSUER}/v1/revoke",
+    "end_session_endpoint": f"{ISSUER}/v1/logout",
     "response_types_supported": ["code"],
     "response_modes_supported": ["query"],
-    "grant_types_supported": ["authorization_code"],
+    "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
     "subject_types_supported": ["public"],
     "id_token_signing_alg_values_supported": ["RS256"],
-    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+    "introspection_endpoint_auth_methods_supported": [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ],
+    "revocation_endpoint_auth_methods_supported": [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ],
     "code_challenge_methods_supported": ["S256"],
-    "scopes_supported": ["openid", "profile", "email"],
+    "scopes_supported": ["openid", "profile", "email", "offline_access", "schedule.read"],
     "claims_supported": [
         "iss",
         "sub",
@@ -65,3 +78,9 @@ def test_issuer_follows_configured_idp_url(tmp_path, monkeypatch):
     body = app.test_client().get(DISCOVERY).json
     assert body["issuer"] == "http://127.0.0.1:9999/oauth2/default"
     assert body["jwks_uri"] == "http://127.0.0.1:9999/oauth2/default/v1/keys"
+
+
+def test_registration_endpoint_is_listed_only_with_demo_controls(app, client):
+    assert "registration_endpoint" not in client.get(DISCOVERY).json
+    app.config["DEMO_CONTROLS"] = True
+    assert client.get(DISCOVERY).json["registration_endpoint"] == f"{ISSUER}/v1/clients"

@@ -109,3 +109,9 @@ def test_login_rehashes_when_the_cost_profile_changes(app):
         assert users.authenticate("ada@speakers.example", "ada-demo") is user
         assert user.password_hash != cheap_hash
         assert users.passwords().verify(user.password_hash, "ada-demo")
+
+
+def test_login_page_links_registration_and_password_reset(client):
+    page = client.get("/login").text
+    assert '<a href="/forgot-password">Forgot password?</a>' in page
+    assert '<a href="/register">Create an account</a>' in page

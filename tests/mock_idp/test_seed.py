@@ -29,7 +29,7 @@ def test_demo_seed_twice_adds_and_changes_nothing(app):
     assert result.output == ""
     assert snapshot(app) == before
     assert len(before["users"]) == 2
-    assert len(before["clients"]) == 1
+    assert len(before["clients"]) == 2  # the portal and the schedule service
 
 
 def test_demo_speakers_match_the_documented_defaults(app):
@@ -59,7 +59,9 @@ def test_portal_client_uses_the_configured_portal_url(app, tmp_path, monkeypatch
         portal = db.session.get(Client, "speaker-portal")
         assert portal.redirect_uris == ["http://127.0.0.1:8000/auth/callback"]
         assert portal.scopes == ["openid", "profile", "email", "offline_access"]
-        assert portal.grant_types == ["authorization_code"]
+        assert portal.grant_types == ["authorization_code", "refresh_token"]
+        assert portal.post_logout_redirect_uris == ["http://127.0.0.1:8000/"]
+        assert portal.token_endpoint_auth_method == "client_secret_basic"
         assert portal.secret_hash != "portal-demo-secret"
     monkeypatch.setenv("IDP_INSTANCE_PATH", str(tmp_path))
     moved = create_app({"PASSWORD_HASH_PROFILE": "cheap", "PORTAL_URL": "http://127.0.0.1:18000"})
@@ -67,6 +69,7 @@ def test_portal_client_uses_the_configured_portal_url(app, tmp_path, monkeypatch
     with moved.app_context():
         portal = db.session.get(Client, "speaker-portal")
         assert portal.redirect_uris == ["http://127.0.0.1:18000/auth/callback"]
+        assert portal.post_logout_redirect_uris == ["http://127.0.0.1:18000/"]
 
 
 def test_init_db_without_demo_creates_empty_tables(tmp_path, monkeypatch):

@@ -58,8 +58,8 @@ def test_success_response_shape(flow):
     assert body["scope"] == "openid profile email"
 
 
-def test_offline_access_is_accepted_but_not_granted(flow):
-    body = flow.tokens(scope="openid email offline_access")
+def test_no_refresh_token_without_offline_access(flow):
+    body = flow.tokens(scope="openid email")
     assert body["scope"] == "openid email"
     assert "refresh_token" not in body
 
@@ -139,7 +139,8 @@ def test_client_authentication_failures(flow, client, headers, form, status, err
         ({"code": "not-a-code"}, "invalid_grant"),
         ({"code": None}, "invalid_request"),
         ({"grant_type": "password"}, "unsupported_grant_type"),
-        ({"grant_type": "refresh_token"}, "unsupported_grant_type"),
+        ({"grant_type": "refresh_token"}, "invalid_request"),  # no refresh_token parameter
+        ({"grant_type": "implicit"}, "unsupported_grant_type"),
         ({"grant_type": None}, "invalid_request"),
     ],
 )
