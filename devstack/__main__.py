@@ -6,9 +6,11 @@ import signal
 import sys
 import time
 
+from devstack.stack import APPS
 from devstack.stack import Stack
 from devstack.stack import StackError
 
+SF_TLS = next(app for app in APPS if app.tls)
 DEMO_LOGINS = (
     ("Speaker linked to Salesforce", "ada@speakers.example", "ada-demo"),
     ("Speaker new to Salesforce", "grace@speakers.example", "grace-demo"),
@@ -24,6 +26,7 @@ def banner(stack: Stack) -> str:
         f"  portal          {stack.urls['portal']}/",
         f"  mock IdP        {stack.urls['idp']}/",
         f"  mock Salesforce {stack.urls['sf']}/",
+        f"                  {stack.urls['sf_tls']}/ (CA: {stack.tls_file(SF_TLS, 'ca')})",
         "",
         "Demo logins:",
     ]

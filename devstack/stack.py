@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -21,21 +22,33 @@ READY_TIMEOUT = 30.0
 
 @dataclass(frozen=True)
 class App:
-    """One app of the stack: its short name, Python package, env prefix and default port."""
+    """One process of the stack: its short name, Python package, env prefix and default port.
+
+    A `tls` process serves its package over HTTPS from the package's own instance folder (same
+    database), with the certificate its `tls-cert` command makes.
+    """
 
     name: str
     package: str
     prefix: str
     port: int
     url_var: str
+    tls: bool = False
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
 
 
-# Start order: the providers first, so the portal's first click finds them up.
+# Start order: the providers first, so the portal's first click finds them up. Salesforce is
+# HTTPS-only and some clients (simple-salesforce) always speak https, so mock_sf listens twice.
 APPS: tuple[App, ...] = (
     App("idp", "mock_idp", "IDP", 8001, "IDP_URL"),
     App("sf", "mock_sf", "SF", 8002, "SF_URL"),
+    App("sf_tls", "mock_sf", "SF", 8443, "SF_HTTPS_URL", tls=True),
     App("portal", "portal", "PORTAL", 8000, "PORTAL_URL"),
 )
+TLS_FILES = {"ca": "ca.pem", "cert": "server.pem", "key": "server-key.pem"}
 
 # Every app on a port the kernel picks: what tests use, so they never clash with a running demo.
 FREE_PORTS: dict[str, int] = {app.name: 0 for app in APPS}
@@ -77,7 +90,7 @@ class Stack:
     ) -> None:
         wanted = {app.name: app.port for app in APPS} | dict(ports or {})
         self.ports = {name: port or free_port() for name, port in wanted.items()}
-        self.urls = {app.name: f"http://{HOST}:{self.ports[app.name]}" for app in APPS}
+        self.urls = {app.name: f"{app.scheme}://{HOST}:{self.ports[app.name]}" for app in APPS}
         self.root = root
         self.demo = demo
         self.instance_paths: dict[str, Path] = {}
@@ -100,6 +113,10 @@ class Stack:
         env.setdefault("PYTHONUNBUFFERED", "1")
         env.update(extra)
         return env
+
+    def tls_file(self, app: App, kind: str) -> Path:
+        """The CA, server certificate or key that a TLS process serves (kind: ca, cert, key)."""
+        return self.instance_paths[app.name] / TLS_FILES[kind]
 
     def log_path(self, name: str) -> Path:
         """Where an app's output goes."""
@@ -150,7 +167,10 @@ class Stack:
         return [sys.executable, "-m", "flask", "--app", app.package, *args]
 
     def _init_db(self, app: App) -> None:
-        args = ["init-db", "--demo"] if self.demo else ["init-db"]
+        if app.tls:
+            args = ["tls-cert"]
+        else:
+            args = ["init-db", "--demo"] if self.demo else ["init-db"]
         done = subprocess.run(
             self._flask(app, *args), env=self.env, capture_output=True, text=True, check=False
         )
@@ -160,11 +180,18 @@ class Stack:
             )
 
     def _spawn(self, app: App) -> None:
-        port = str(self.ports[app.name])
+        args = ["run", "--no-reload", "--host", HOST, "--port", str(self.ports[app.name])]
+        if app.tls:
+            args += [
+                "--cert",
+                str(self.tls_file(app, "cert")),
+                "--key",
+                str(self.tls_file(app, "key")),
+            ]
         with self.log_path(app.name).open("ab") as log:
             # A new session: Ctrl-C reaches the launcher, which then stops each app in order.
             self.processes[app.name] = subprocess.Popen(
-                self._flask(app, "run", "--no-reload", "--host", HOST, "--port", port),
+                self._flask(app, *args),
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -174,6 +201,7 @@ class Stack:
 
     def _wait_ready(self, app: App) -> None:
         url = f"{self.urls[app.name]}/healthz"
+        context = ssl.create_default_context(cafile=self.tls_file(app, "ca")) if app.tls else None
         deadline = time.monotonic() + READY_TIMEOUT
         process = self.processes[app.name]
         while time.monotonic() < deadline:
@@ -183,7 +211,7 @@ class Stack:
                     + self.logs(40).get(app.name, "")
                 )
             try:
-                with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - loopback
+                with urllib.request.urlopen(url, timeout=1, context=context) as response:
                     if response.status == 200:
                         return
             except (urllib.error.URLError, ConnectionError, TimeoutError):

@@ -44,7 +44,7 @@ from mock_idp.saml import assertion as saml_assertion
 from mock_idp.saml.credential import SigningCredential
 from mock_idp.saml.credential import self_signed_certificate
 from mock_idp.saml.credential import signing_credential
-from mock_idp.saml.sp import NAMEID_EMAIL
+from mock_idp.saml.sp import NAMEID_PERSISTENT
 from mock_idp.saml.sso import new_session_index
 
 TOKEN_TYPES = {
@@ -323,8 +323,9 @@ def _saml_spec(
         issuer=config["SAML_ENTITY_ID"],
         audience=audience,
         recipient=config["SF_URL"] + "/services/oauth2/token",
-        name_id=user.email,
-        name_id_format=NAMEID_EMAIL,
+        # Persistent NameID = the OIDC sub: Salesforce maps both protocols to one federation id.
+        name_id=user.id,
+        name_id_format=NAMEID_PERSISTENT,
         now=now,
         lifetime=config["SAML_ASSERTION_LIFETIME"],
         authn_instant=now,

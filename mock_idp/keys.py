@@ -93,6 +93,10 @@ class KeyStore:
         self._private_key = self._active.private_key
         self._public_key = self._active.public_key
 
+    def private_keys(self) -> list[rsa.RSAPrivateKey]:
+        """Every published key's private half, the active one first."""
+        return [key.private_key for key in self._by_kid.values()]
+
     @classmethod
     def load_or_create(cls, path: Path, clock: Callable[[], float] = time.time) -> KeyStore:
         """Load the key file, generating an RSA-2048 key into it (mode 0600) if missing."""

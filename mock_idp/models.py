@@ -60,6 +60,8 @@ class Client(db.Model):
         String(40), default="client_secret_basic"
     )
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A resource server (e.g. Salesforce's handler) may introspect tokens issued to these clients.
+    introspects_for: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[int | None]
 
 

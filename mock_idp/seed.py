@@ -65,6 +65,7 @@ def seed_demo(data: Mapping[str, Any]) -> None:
             "token_endpoint_auth_method", "client_secret_basic" if secret else "none"
         )
         client.post_logout_redirect_uris = list(entry.get("post_logout_redirect_uris", []))
+        client.introspects_for = list(entry.get("introspects_for", []))
     saml_sp.seed(data.get("saml_sps", []), current_app.config)
     db.session.commit()
 

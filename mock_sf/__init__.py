@@ -15,6 +15,8 @@ from mock_sf import handlers
 from mock_sf import models
 from mock_sf import oauth
 from mock_sf import rest
+from mock_sf import setup
+from mock_sf import tls
 from mock_sf import web
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,9 +42,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     handlers.init_app(app)
 
     app.register_blueprint(web.bp)
-    app.register_blueprint(oauth.bp)
+    oauth.init_app(app)  # My Domain and the Experience Cloud site prefix
     app.register_blueprint(rest.bp)
+    setup.init_app(app)  # CSRF for browser forms (APIs exempt), the forge client
+    app.register_blueprint(setup.bp)
     web.register_error_pages(app)
 
     app.cli.add_command(demo.init_db_command)
+    app.cli.add_command(tls.tls_cert_command)
     return app

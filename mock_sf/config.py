@@ -25,10 +25,40 @@ DEFAULTS: dict[str, Any] = {
     # Issuers whose JWTs the built-in handler accepts; None -> the demo IdP at IDP_URL.
     "TRUSTED_ISSUERS": None,
     "JWT_LEEWAY": 60,
+    # SAML 2.0 subject tokens (mock_sf/handlers/saml.py): trusted IdPs (None -> the demo IdP's
+    # metadata at IDP_URL), this org's entity id that AudienceRestriction must name (None ->
+    # SF_URL), clock skew, cap on the decoded assertion, metadata cache lifetime.
+    "TRUSTED_SAML_IDPS": None,
+    "SAML_SP_ENTITY_ID": None,
+    "SAML_CLOCK_SKEW": 60,
+    "SAML_MAX_ASSERTION_BYTES": 100_000,
+    "SAML_METADATA_CACHE_SECONDS": 3600,
     "JWKS_CACHE_SECONDS": 300,
     "JWKS_REFETCH_COOLDOWN_SECONDS": 30,
     "HTTP_TIMEOUT_SECONDS": 5,
     "API_MAX_VERSION": "66.0",
+    # REST (mock_sf/rest): records per query batch (Sforce-Query-Options batchSize 200..2000
+    # overrides), idle lifetime of a query locator, Case picklists per field (None -> stock
+    # values; e.g. {"Type": ["Travel", {"value": "AV", "active": false}]}).
+    "QUERY_BATCH_SIZE": 2000,
+    "QUERY_LOCATOR_LIFETIME": 15 * 60,
+    "CASE_PICKLISTS": None,
+    # TLS (mock_sf/tls.py, `flask --app mock_sf tls-cert`): None -> <instance>/ca.pem,
+    # server.pem, server-key.pem, ca-key.pem; HTTPS_PORT is where the launcher serves them.
+    "TLS_CA_PATH": None,
+    "TLS_CA_KEY_PATH": None,
+    "TLS_CERT_PATH": None,
+    "TLS_KEY_PATH": None,
+    "HTTPS_PORT": 8443,
+    # OAuth (mock_sf/oauth): the Experience Cloud site path ({SF_URL}/speakers/services/oauth2/...),
+    # ID tokens, the signing key file (None -> <instance>/signing_key.json), and the throttle of
+    # invalid subject tokens per client and address (limit 0 = off).
+    "SITE_PATH_PREFIX": "speakers",
+    "SITE_NAME": "Speakers",
+    "ID_TOKEN_LIFETIME": 5 * 60,
+    "SIGNING_KEY_FILE": None,
+    "SUBJECT_TOKEN_FAILURE_LIMIT": 10,
+    "SUBJECT_TOKEN_FAILURE_WINDOW_SECONDS": 60,
     "ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",  # tests use "CHEAPEST"
 }
 
@@ -44,6 +74,27 @@ def default_trusted_issuers(idp_url: str) -> list[dict[str, Any]]:
             "algorithms": ["RS256"],
             "access_token_audience": "api://default",
             "id_token_audience": "speaker-portal",
+            # RFC 7662 for opaque access/refresh tokens (mock_sf/handlers/introspection.py),
+            # with the handler's own client at the IdP; demo credentials only.
+            "introspection_endpoint": f"{issuer}/v1/introspect",
+            "introspection_client_id": "salesforce-introspection",
+            "introspection_client_secret": "sf-introspect-demo-secret",
+            "introspection_token_client_ids": ["speaker-portal"],
+            "introspection_audience": "api://default",
+        }
+    ]
+
+
+def default_trusted_saml_idps(idp_url: str) -> list[dict[str, Any]]:
+    """The demo IdP's SAML side: entity id = metadata URL, certificate from that metadata.
+
+    Its persistent NameID is the OIDC `sub`, so its subjects live in the OIDC issuer's namespace.
+    """
+    return [
+        {
+            "entity_id": f"{idp_url}/saml/metadata",
+            "metadata_url": f"{idp_url}/saml/metadata",
+            "federation_issuer": f"{idp_url}/oauth2/default",
         }
     ]
 
@@ -60,6 +111,10 @@ def finalize(app: Flask) -> None:
         config["SECRET_KEY"] = persistent_secret_key(Path(app.instance_path) / "secret_key")
     if config["TRUSTED_ISSUERS"] is None:
         config["TRUSTED_ISSUERS"] = default_trusted_issuers(config["IDP_URL"])
+    if config["TRUSTED_SAML_IDPS"] is None:
+        config["TRUSTED_SAML_IDPS"] = default_trusted_saml_idps(config["IDP_URL"])
+    if not config["SAML_SP_ENTITY_ID"]:
+        config["SAML_SP_ENTITY_ID"] = config["SF_URL"]
 
 
 def persistent_secret_key(path: Path) -> str:

@@ -25,6 +25,7 @@ from mock_sf.models import db
 from mock_sf.models import next_case_number
 from mock_sf.models import password_hasher
 from mock_sf.models import utcnow
+from mock_sf.oauth.sites import seed_network
 
 T = TypeVar("T")
 
@@ -39,8 +40,12 @@ APP = {
 HANDLER = {
     "developer_name": "SpeakerTokenHandler",
     "master_label": "Speaker Token Handler",
-    "handler_class": "mock_sf.handlers.jwt:JwtTokenExchangeHandler",
+    # One record for every token type: the composite routes JWTs, opaque tokens (RFC 7662) and
+    # SAML assertions to the built-in handler for each (mock_sf/handlers/composite.py).
+    "handler_class": "mock_sf.handlers.composite:BuiltInTokenExchangeHandler",
 }
+# What earlier seeds stored; such a record is upgraded once to HANDLER's class and token types.
+LEGACY_HANDLER_CLASS = "mock_sf.handlers.jwt:JwtTokenExchangeHandler"
 ADA_SUBJECT = "00u1ada1demo1speaker"
 ADA_EMAIL = "ada@speakers.example"
 ADA_ACCOUNT = "Analytical Engines Ltd"
@@ -84,10 +89,15 @@ def seed_demo(idp_url: str) -> None:
             is_enabled=True,
             is_user_creation_allowed=True,
             supports_access_token=True,
+            supports_refresh_token=True,
             supports_id_token=True,
             supports_jwt=True,
+            supports_saml2=True,
         )
     )
+    if handler.handler_class == LEGACY_HANDLER_CLASS:  # an instance seeded before SAML/opaque
+        handler.handler_class = HANDLER["handler_class"]
+        handler.supports_refresh_token = handler.supports_saml2 = True
     db.session.flush()
     link = db.session.scalar(
         select(OauthTokenExchHandlerApp).where(
@@ -103,6 +113,9 @@ def seed_demo(idp_url: str) -> None:
         )
     ada = _ada(f"{idp_url}/oauth2/default|{ADA_SUBJECT}")
     _ada_cases(ada)
+    site_prefix = current_app.config["SITE_PATH_PREFIX"].strip("/")
+    if site_prefix:  # the Experience Cloud site speakers log in through (a 0DB Network)
+        seed_network(site_prefix, current_app.config["SITE_NAME"])
     db.session.commit()
 
 

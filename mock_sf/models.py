@@ -132,6 +132,9 @@ class ConnectedApp(Base):
     consumer_secret: Mapped[str] = mapped_column(String(255))
     is_token_exchange_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     is_secret_required_for_token_exchange: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "Require Secret for Refresh Token Flow" (on by default) and refresh token rotation (off).
+    is_secret_required_for_refresh_token: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_refresh_token_rotation_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     scopes: Mapped[str] = mapped_column(String(255), default="api")  # space-separated
 
     @property
@@ -189,6 +192,8 @@ class OAuthToken(Base):
     scopes: Mapped[str] = mapped_column(String(255))
     issued_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
+    # The refresh token (oauth/refresh_tokens.py) it was minted with: revoking that revokes this.
+    refresh_token_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     user: Mapped[User] = relationship()
 
@@ -233,10 +238,37 @@ class Case(Base):
     priority: Mapped[str | None] = mapped_column(String(40))
     origin: Mapped[str | None] = mapped_column(String(40))
     type: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    # "Web" fields (web-to-case): set on create, never updatable afterwards.
+    supplied_name: Mapped[str | None] = mapped_column(String(80))
+    supplied_email: Mapped[str | None] = mapped_column(String(80))
+    supplied_phone: Mapped[str | None] = mapped_column(String(40))
+    supplied_company: Mapped[str | None] = mapped_column(String(80))
     contact_id: Mapped[str | None] = mapped_column(ForeignKey("contact.id"), index=True)
     account_id: Mapped[str | None] = mapped_column(ForeignKey("account.id"))
     owner_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
     is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_date: Mapped[datetime | None] = mapped_column(DateTime)
+    # Soft delete: DELETE sets it; query hides the row, queryAll shows it.
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    last_modified_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_modified_by_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    system_modstamp: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseComment(Base):
+    """A comment on a case; portal users see only published ones (and their own)."""
+
+    __tablename__ = "case_comment"
+    id: Mapped[str] = mapped_column(
+        String(18), primary_key=True, default=_id_factory("CaseComment")
+    )
+    parent_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    comment_body: Mapped[str | None] = mapped_column(Text)
+    is_published: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
     last_modified_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

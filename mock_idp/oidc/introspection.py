@@ -22,7 +22,8 @@ def introspect_endpoint() -> Response:
     if not token:
         raise InvalidRequestError("token is required.")
     found = token_status.find(key_store(), token, params.get("token_type_hint"), current_app.config)
-    response = jsonify(token_status.introspection_response(found, client.client_id))
+    allowed = {client.client_id, *client.introspects_for}
+    response = jsonify(token_status.introspection_response(found, allowed))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response

@@ -104,13 +104,14 @@ def find(
     return None
 
 
-def introspection_response(found: KnownToken | None, caller_client_id: str) -> dict[str, Any]:
+def introspection_response(found: KnownToken | None, allowed_clients: set[str]) -> dict[str, Any]:
     """RFC 7662 §2.2: the active token's facts, or only `active: false`.
 
-    Another client's token is reported inactive, as Okta does: a client learns nothing about
-    tokens it was not issued.
+    A token issued to a client outside `allowed_clients` (the caller, plus the clients it is a
+    resource server for) is reported inactive, as Okta does: a client learns nothing about tokens
+    it has no business with.
     """
-    if found is None or not found.active or found.client_id != caller_client_id:
+    if found is None or not found.active or found.client_id not in allowed_clients:
         return {"active": False}
     claims = found.claims
     body: dict[str, Any] = {

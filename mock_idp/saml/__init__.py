@@ -45,4 +45,4 @@ bp.register_error_handler(errors.SamlError, errors.render_html)
 def init_app(app: Flask) -> None:
     """Derive the entity id and load the signing certificate once."""
     app.config.setdefault("SAML_ENTITY_ID", app.config["IDP_URL"] + METADATA_PATH)
-    credential.init_app(app, app.extensions["mock_idp.keys"].kid)
+    credential.init_app(app)

@@ -7,14 +7,12 @@ remade when the key it certifies is gone from the key file.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -23,7 +21,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from flask import Flask
 from flask import current_app
-from jwt.algorithms import RSAAlgorithm
 
 CERT_FILE = "saml-signing-cert.pem"
 CERT_DAYS = 3650
@@ -64,16 +61,6 @@ def self_signed_certificate(key: rsa.RSAPrivateKey, common_name: str = SUBJECT) 
     )
 
 
-def _rsa_keys(keys_path: Path) -> list[rsa.RSAPrivateKey]:
-    """The private RSA keys of the IdP's JWK key file, newest-first as the file lists them."""
-    found = []
-    for jwk in json.loads(keys_path.read_text()).get("keys", []):
-        key = RSAAlgorithm.from_jwk(jwk)
-        if isinstance(key, rsa.RSAPrivateKey):
-            found.append(key)
-    return found
-
-
 def _same_key(key: rsa.RSAPrivateKey, cert: x509.Certificate) -> bool:
     public = cert.public_key()
     return (
@@ -82,16 +69,18 @@ def _same_key(key: rsa.RSAPrivateKey, cert: x509.Certificate) -> bool:
     )
 
 
-def load_or_create(instance_path: Path, keys_path: Path, active_kid: str) -> SigningCredential:
-    """The certificate in the instance folder with its key, made for the active key if needed."""
+def load_or_create(instance_path: Path, keys: list[rsa.RSAPrivateKey]) -> SigningCredential:
+    """The certificate in the instance folder with its key, made for the active key if needed.
+
+    `keys` are the IdP's parsed private keys, active first: they are parsed once, by the key store.
+    """
     cert_path = instance_path / CERT_FILE
-    candidates = _rsa_keys(keys_path)
     if cert_path.exists():
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        for key in candidates:
+        for key in keys:
             if _same_key(key, cert):
                 return SigningCredential(key, cert)
-    key = _active_key(keys_path, active_kid)
+    key = keys[0]
     cert = self_signed_certificate(key)
     tmp = cert_path.with_suffix(".tmp")
     tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -99,20 +88,10 @@ def load_or_create(instance_path: Path, keys_path: Path, active_kid: str) -> Sig
     return SigningCredential(key, cert)
 
 
-def _active_key(keys_path: Path, kid: str) -> rsa.RSAPrivateKey:
-    jwks: list[dict[str, Any]] = json.loads(keys_path.read_text()).get("keys", [])
-    for jwk in jwks:
-        if jwk.get("kid") == kid:
-            key = RSAAlgorithm.from_jwk(jwk)
-            if isinstance(key, rsa.RSAPrivateKey):
-                return key
-    raise ValueError(f"signing key {kid!r} not found in {keys_path}")
-
-
-def init_app(app: Flask, active_kid: str) -> None:
-    """Load (or create) the credential once."""
+def init_app(app: Flask) -> None:
+    """Load (or create) the credential once, from the key store's already parsed keys."""
     app.extensions["mock_idp.saml_credential"] = load_or_create(
-        Path(app.instance_path), Path(app.config["SIGNING_KEYS_PATH"]), active_kid
+        Path(app.instance_path), app.extensions["mock_idp.keys"].private_keys()
     )
 
 

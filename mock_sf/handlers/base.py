@@ -18,6 +18,7 @@ from typing import Any
 
 if TYPE_CHECKING:
     from mock_sf.handlers.jwks import JwksCache
+    from mock_sf.handlers.saml_metadata import SamlCertificates
     from mock_sf.models import User
 
 
@@ -70,7 +71,9 @@ class TokenValidationResult:
     """Apex ``Auth.TokenValidationResult``.
 
     ``reason`` is mock-only: the precise cause for the audit log, never sent to the client
-    (the client sees ``custom_error_msg`` or the generic message).
+    (the client sees ``custom_error_msg`` or the generic message). ``check`` is mock-only too: the
+    machine-readable name of the failed check (e.g. ``audience``), as the IdP's forge names it,
+    which the Setup security scorecard compares.
     """
 
     is_valid: bool
@@ -80,6 +83,7 @@ class TokenValidationResult:
     token_type: TokenExchangeType | None = None
     custom_error_msg: str | None = None
     reason: str | None = None
+    check: str | None = None
 
 
 @dataclass
@@ -90,6 +94,9 @@ class HandlerContext:
     jwks: JwksCache
     fetch_userinfo: Callable[[str, str], dict[str, Any]]
     logger: logging.Logger
+    # RFC 7662 callout (handlers/introspection.py) and SAML IdP certificates (handlers/saml.py).
+    introspect: Callable[..., dict[str, Any]] | None = None
+    saml_certificates: SamlCertificates | None = None
 
 
 class TokenExchangeHandler:

@@ -8,6 +8,8 @@ subject mapped by FederationIdentifier ``"<iss>|<sub>"``, never by email.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -40,7 +42,33 @@ HANDLED_TYPES = frozenset(
 
 
 class TokenRejected(Exception):
-    """The subject token failed a check; the message is the audit-log reason."""
+    """The subject token failed a check; the message is the audit-log reason.
+
+    ``check`` names the failed check with the IdP forge's vocabulary (jws_required, malformed,
+    issuer, alg_allowlist, token_type, kid, signature, expiry, not_before, issued_at, audience,
+    <claim>_required, replay), for the Setup security scorecard.
+    """
+
+    def __init__(self, reason: str, check: str = "malformed") -> None:
+        super().__init__(reason)
+        self.check = check
+
+
+def pyjwt_check(exc: jwt.PyJWTError) -> str:
+    """The check name for a PyJWT decode error."""
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"{exc.claim}_required"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "issued_at" if "(iat)" in str(exc) else "not_before"
+    checks: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+        (jwt.ExpiredSignatureError, "expiry"),
+        (jwt.InvalidAudienceError, "audience"),
+        (jwt.InvalidIssuerError, "issuer"),
+        (jwt.InvalidSignatureError, "signature"),
+        (jwt.InvalidAlgorithmError, "alg_allowlist"),
+        (jwt.InvalidIssuedAtError, "issued_at"),
+    )
+    return next((check for cls, check in checks if isinstance(exc, cls)), "malformed")
 
 
 @dataclass(frozen=True)
@@ -96,7 +124,7 @@ class JwtTokenExchangeHandler(TokenExchangeHandler):
             claims = self._verify(incoming_token, token_type)
         except TokenRejected as exc:
             return TokenValidationResult(
-                False, token=incoming_token, token_type=token_type, reason=str(exc)
+                False, token=incoming_token, token_type=token_type, reason=str(exc), check=exc.check
             )
         return TokenValidationResult(
             True,
@@ -116,15 +144,12 @@ class JwtTokenExchangeHandler(TokenExchangeHandler):
     ) -> User | None:
         """The user whose FederationIdentifier is ``iss|sub``, else a new speaker if allowed."""
         claims = result.data
-        fed_id = federation_identifier(claims["iss"], claims["sub"])
-        user = db.session.scalar(select(User).where(User.federation_identifier == fed_id))
-        if user is not None or not can_create_user:
-            return user
-        profile = self._profile(claims, result)
-        if not profile.get("email"):
-            self.context.logger.warning("cannot create a user for %s: no email claim", fed_id)
-            return None
-        return new_speaker(fed_id, profile)
+        return user_for_subject(
+            federation_identifier(claims["iss"], claims["sub"]),
+            lambda: self._profile(claims, result),
+            can_create_user,
+            self.context.logger,
+        )
 
     def _issuers(self) -> dict[str, TrustedIssuer]:
         return {
@@ -134,24 +159,26 @@ class JwtTokenExchangeHandler(TokenExchangeHandler):
 
     def _verify(self, token: str, token_type: TokenExchangeType) -> dict[str, Any]:
         if token_type not in HANDLED_TYPES:
-            raise TokenRejected(f"token type {token_type.name} is not a JWT")
+            raise TokenRejected(f"token type {token_type.name} is not a JWT", "token_type")
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise TokenRejected(f"malformed JWT: {exc}") from exc
+        if str(header.get("alg")).lower() == "none":
+            raise TokenRejected("unsigned JWT: alg 'none'", "jws_required")
         issuer = self._issuers().get(unverified.get("iss"))  # type: ignore[arg-type]
         if issuer is None:
-            raise TokenRejected(f"untrusted issuer: {unverified.get('iss')!r}")
+            raise TokenRejected(f"untrusted issuer: {unverified.get('iss')!r}", "issuer")
         if header.get("alg") not in issuer.algorithms:
-            raise TokenRejected(f"alg not allowed: {header.get('alg')!r}")
+            raise TokenRejected(f"alg not allowed: {header.get('alg')!r}", "alg_allowlist")
         check_typ(header, token_type)
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise TokenRejected("kid header missing")
+            raise TokenRejected("kid header missing", "kid")
         key = self.context.jwks.get_key(issuer.jwks_uri, kid)
         if key is None:
-            raise TokenRejected(f"unknown kid {kid!r} (not in {issuer.jwks_uri})")
+            raise TokenRejected(f"unknown kid {kid!r} (not in {issuer.jwks_uri})", "kid")
         audiences = issuer.audiences(token_type)
         try:
             claims = jwt.decode(
@@ -165,10 +192,11 @@ class JwtTokenExchangeHandler(TokenExchangeHandler):
             )
         except jwt.InvalidAudienceError as exc:
             raise TokenRejected(
-                f"aud mismatch: expected {' or '.join(audiences)}, got {unverified.get('aud')!r}"
+                f"aud mismatch: expected {' or '.join(audiences)}, got {unverified.get('aud')!r}",
+                "audience",
             ) from exc
         except jwt.PyJWTError as exc:
-            raise TokenRejected(f"{type(exc).__name__}: {exc}") from exc
+            raise TokenRejected(f"{type(exc).__name__}: {exc}", pyjwt_check(exc)) from exc
         self._check_jti(issuer.issuer, claims, token_type)
         return claims
 
@@ -178,12 +206,12 @@ class JwtTokenExchangeHandler(TokenExchangeHandler):
         jti = claims.get("jti")
         if jti is None:
             if token_type is TokenExchangeType.ACCESS_TOKEN:  # RFC 9068 §2.2: jti REQUIRED
-                raise TokenRejected("jti claim missing")
+                raise TokenRejected("jti claim missing", "jti_required")
             return
         expires_at = claims["exp"] + self.context.config["JWT_LEEWAY"]
         expires = datetime.fromtimestamp(expires_at, UTC).replace(tzinfo=None)
         if not remember_jti(issuer, str(jti), expires):
-            raise TokenRejected(f"jti replayed: {jti!r}")
+            raise TokenRejected(f"jti replayed: {jti!r}", "replay")
 
     def _profile(self, claims: dict[str, Any], result: TokenValidationResult) -> dict[str, Any]:
         """Claims plus UserInfo for access tokens, which carry no profile claims."""
@@ -205,9 +233,11 @@ def check_typ(header: dict[str, Any], token_type: TokenExchangeType) -> None:
     """RFC 9068 / RFC 8725 §3.11: an access token says at+jwt, an ID token must not."""
     typ = str(header.get("typ", "")).lower()
     if token_type is TokenExchangeType.ACCESS_TOKEN and typ not in ACCESS_TOKEN_TYPES:
-        raise TokenRejected(f"typ must be at+jwt for an access token, got {header.get('typ')!r}")
+        raise TokenRejected(
+            f"typ must be at+jwt for an access token, got {header.get('typ')!r}", "token_type"
+        )
     if token_type is TokenExchangeType.ID_TOKEN and typ in ACCESS_TOKEN_TYPES:
-        raise TokenRejected("an at+jwt access token was presented as an ID token")
+        raise TokenRejected("an at+jwt access token was presented as an ID token", "token_type")
 
 
 def remember_jti(issuer: str, jti: str, expires_at: datetime) -> bool:
@@ -242,6 +272,26 @@ def user_data_from_claims(claims: Mapping[str, Any]) -> UserData:
             if isinstance(value, str | int | float | bool)
         },
     )
+
+
+def user_for_subject(
+    fed_id: str,
+    profile: Callable[[], Mapping[str, Any]],
+    can_create_user: bool,
+    logger: logging.Logger,
+) -> User | None:
+    """The user with this FederationIdentifier, else a new speaker from ``profile()`` if allowed.
+
+    Shared by every built-in handler; ``profile`` is called only when a user is to be created.
+    """
+    user = db.session.scalar(select(User).where(User.federation_identifier == fed_id))
+    if user is not None or not can_create_user:
+        return user
+    claims = profile()
+    if not claims.get("email"):
+        logger.warning("cannot create a user for %s: no email claim", fed_id)
+        return None
+    return new_speaker(fed_id, claims)
 
 
 def new_speaker(fed_id: str, profile: Mapping[str, Any]) -> User:

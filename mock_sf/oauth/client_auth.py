@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
@@ -47,8 +48,16 @@ def read_credentials(form: Mapping[str, str], authorization: str | None) -> Clie
     return ClientCredentials(form.get("client_id"), secret, method)
 
 
-def authenticate_client(credentials: ClientCredentials) -> ConnectedApp:
-    """The connected app, or InvalidClientId / InvalidClient."""
+def _token_exchange_secret(app: ConnectedApp) -> bool:
+    return app.is_secret_required_for_token_exchange
+
+
+def authenticate_client(
+    credentials: ClientCredentials,
+    secret_required: Callable[[ConnectedApp], bool] = _token_exchange_secret,
+) -> ConnectedApp:
+    """The connected app, or InvalidClientId / InvalidClient; ``secret_required`` is the app's
+    "Require Secret" setting of the flow at hand (token exchange by default)."""
     app = None
     if credentials.client_id:
         app = db.session.scalar(
@@ -58,7 +67,7 @@ def authenticate_client(credentials: ClientCredentials) -> ConnectedApp:
         raise InvalidClientId(reason=f"unknown client_id {credentials.client_id!r}")
     # A secret that is sent is always checked, even when the app does not require one.
     if credentials.client_secret is None:
-        if app.is_secret_required_for_token_exchange:
+        if secret_required(app):
             raise InvalidClient(reason=f"{app.developer_name} requires a client secret")
     elif not hmac.compare_digest(credentials.client_secret.encode(), app.consumer_secret.encode()):
         raise InvalidClient(reason=f"wrong client secret for {app.developer_name}")

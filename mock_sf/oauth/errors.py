@@ -18,6 +18,7 @@ class OAuthError(Exception):
     error = "invalid_request"
     description = "invalid request"
     status_code = 400
+    headers: dict[str, str] = {}
 
     def __init__(self, description: str | None = None, *, reason: str | None = None) -> None:
         if description is not None:
@@ -65,6 +66,31 @@ class UnsupportedGrantType(OAuthError):
     description = "grant type not supported"
 
 
+class InvalidToken(OAuthError):
+    """``invalid_token`` at the revocation endpoint: not a live token this org issued."""
+
+    error = "invalid_token"
+    description = "invalid token"
+
+
+class UnsupportedTokenType(OAuthError):
+    """``unsupported_token_type`` at the revocation endpoint: a ``token_type_hint`` it lacks."""
+
+    error = "unsupported_token_type"
+    description = "token type not supported"
+
+
+class TooManyFailures(OAuthError):
+    """429: too many invalid subject tokens from this client and address (checklist #12)."""
+
+    description = "too many failed attempts, try again later"
+    status_code = 429
+
+    def __init__(self, retry_after: int, *, reason: str) -> None:
+        super().__init__(reason=reason)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 def missing_parameter(name: str) -> InvalidRequest:
     """``invalid_request`` worded like Salesforce's "grant type is missing"."""
     return InvalidRequest(f"{name.replace('_', ' ')} is missing")
@@ -73,4 +99,4 @@ def missing_parameter(name: str) -> InvalidRequest:
 def render_oauth_error(exc: OAuthError) -> tuple[Response, int, dict[str, str]]:
     """The one JSON renderer for OAuth errors."""
     body = jsonify(error=exc.error, error_description=exc.description)
-    return body, exc.status_code, NO_STORE
+    return body, exc.status_code, {**NO_STORE, **exc.headers}

@@ -13,6 +13,7 @@ from flask import current_app
 from mock_sf.handlers import handler_context
 from mock_sf.oauth.errors import UnsupportedGrantType
 from mock_sf.oauth.errors import missing_parameter
+from mock_sf.oauth.refresh import RefreshTokenGrant
 from mock_sf.oauth.token_exchange import TokenExchangeGrant
 from mock_sf.oauth.token_exchange import TokenRequest
 
@@ -23,7 +24,10 @@ class Grant(Protocol):
     def respond(self, request: TokenRequest) -> dict[str, Any]: ...
 
 
-GRANTS = {TokenExchangeGrant.GRANT_TYPE: TokenExchangeGrant}
+GRANTS: dict[str, Any] = {
+    TokenExchangeGrant.GRANT_TYPE: TokenExchangeGrant,
+    RefreshTokenGrant.GRANT_TYPE: RefreshTokenGrant,
+}
 
 
 def token_response(request: TokenRequest) -> dict[str, Any]:

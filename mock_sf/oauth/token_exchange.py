@@ -7,14 +7,8 @@ transaction as the token. Every attempt leaves an ExchangeAttempt row with the p
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import inspect
@@ -32,9 +26,10 @@ from mock_sf.models import ConnectedApp
 from mock_sf.models import ExchangeAttempt
 from mock_sf.models import OauthTokenExchangeHandler
 from mock_sf.models import OauthTokenExchHandlerApp
-from mock_sf.models import Organization
 from mock_sf.models import User
 from mock_sf.models import db
+from mock_sf.models import utcnow
+from mock_sf.oauth import throttle
 from mock_sf.oauth.client_auth import authenticate_client
 from mock_sf.oauth.client_auth import read_credentials
 from mock_sf.oauth.errors import InvalidGrant
@@ -43,11 +38,15 @@ from mock_sf.oauth.errors import InvalidScope
 from mock_sf.oauth.errors import OAuthError
 from mock_sf.oauth.errors import UnsupportedGrantType
 from mock_sf.oauth.errors import missing_parameter
-from mock_sf.oauth.tokens import issue_access_token
+from mock_sf.oauth.keys import signing_keys
+from mock_sf.oauth.refresh_tokens import grants_refresh_token
+from mock_sf.oauth.sites import Site
+from mock_sf.oauth.token_response import issue_tokens
+from mock_sf.oauth.token_response import signature
+
+__all__ = ["TokenExchangeGrant", "TokenRequest", "granted_scope", "signature"]
 
 MAX_SUBJECT_TOKEN_LENGTH = 10_000  # [TX-SETUP]
-# Nothing redeems a refresh token or carries an ID token yet, so these are never granted.
-UNISSUED_SCOPES = frozenset({"refresh_token", "offline_access", "openid"})
 HANDLER_NOT_FOUND = "token handler not found"
 VALIDATION_FAILED = "token handler validation failed"
 
@@ -62,10 +61,12 @@ _SUPPORT_FLAGS = {
 
 @dataclass(frozen=True)
 class TokenRequest:
-    """A token-endpoint request, free of Flask."""
+    """A token-endpoint request, free of Flask; ``site`` is set on the site path prefix."""
 
     form: Mapping[str, str]
     authorization: str | None = None
+    site: Site | None = None
+    remote_addr: str = ""
 
 
 class _UserInsertConflict(Exception):
@@ -80,6 +81,7 @@ class TokenExchangeGrant:
     def __init__(self, context: HandlerContext) -> None:
         self.context = context
         self.config = context.config
+        self.subject_rejected = False  # counts toward throttling (checklist #12)
 
     def respond(self, request: TokenRequest) -> dict[str, Any]:
         """Run the exchange; on failure roll back, keep the audit row, and re-raise."""
@@ -91,6 +93,13 @@ class TokenExchangeGrant:
         except OAuthError as exc:
             db.session.rollback()
             attempt.error, attempt.reason = exc.error, exc.reason
+            if self.subject_rejected and attempt.client_id:
+                throttle.record_failure(
+                    attempt.client_id,
+                    request.remote_addr,
+                    self.config["SUBJECT_TOKEN_FAILURE_WINDOW_SECONDS"],
+                    utcnow(),
+                )
             self.context.logger.info("token exchange refused: %s (%s)", exc.error, exc.reason)
             db.session.add(attempt)
             db.session.commit()
@@ -110,6 +119,7 @@ class TokenExchangeGrant:
             raise missing_parameter("subject_token_type")
         attempt.token_type = type_urn[:255]
         if len(subject_token) > MAX_SUBJECT_TOKEN_LENGTH:
+            self.subject_rejected = True
             raise InvalidGrant(reason=f"subject_token has {len(subject_token)} characters")
         token_type = TokenExchangeType.from_urn(type_urn)
         if token_type is None:
@@ -117,6 +127,13 @@ class TokenExchangeGrant:
 
         app = authenticate_client(read_credentials(form, request.authorization))
         attempt.client_id, attempt.app_id = app.consumer_key, app.id
+        throttle.check(
+            app.consumer_key,
+            request.remote_addr,
+            self.config["SUBJECT_TOKEN_FAILURE_LIMIT"],
+            self.config["SUBJECT_TOKEN_FAILURE_WINDOW_SECONDS"],
+            utcnow(),
+        )
         if not app.is_token_exchange_enabled:
             raise UnsupportedGrantType(
                 reason=f"token exchange is not enabled on {app.developer_name}"
@@ -129,20 +146,29 @@ class TokenExchangeGrant:
         except HandlerLoadError as exc:
             raise InvalidRequest(HANDLER_NOT_FOUND, reason=str(exc)) from exc
 
+        network_id = request.site.network_id if request.site else None
         try:
-            user = self._map_user(handler, link, app, subject_token, token_type)
+            user = self._map_user(handler, link, app, subject_token, token_type, network_id)
         except _UserInsertConflict:
             # Another first exchange for the same subject won the insert: start again, the
             # second run finds that user (or refuses a replayed jti).
             db.session.rollback()
             try:
-                user = self._map_user(handler, link, app, subject_token, token_type)
+                user = self._map_user(handler, link, app, subject_token, token_type, network_id)
             except _UserInsertConflict as exc:
                 raise InvalidGrant(reason=f"user insert failed twice: {exc}") from exc
         attempt.user_id = user.id
         if not user.is_active:
             raise InvalidGrant("inactive user", reason=f"user {user.id} is inactive")
-        return self._token_response(user, app, scope)
+        return issue_tokens(
+            self.config,
+            signing_keys(),
+            user=user,
+            app=app,
+            scope=scope,
+            site=request.site,
+            new_refresh_token=grants_refresh_token(scope),
+        )
 
     def _map_user(
         self,
@@ -151,6 +177,7 @@ class TokenExchangeGrant:
         app: ConnectedApp,
         subject_token: str,
         token_type: TokenExchangeType,
+        network_id: str | None,
     ) -> User:
         can_create = link.handler.is_user_creation_allowed
         # Handlers are plug-in code: like Apex, an exception in one fails the exchange, not the
@@ -161,15 +188,17 @@ class TokenExchangeGrant:
             )
         except Exception as exc:
             self.context.logger.exception("handler %s raised", link.handler.developer_name)
+            self.subject_rejected = True
             raise InvalidRequest(VALIDATION_FAILED, reason=f"handler raised {exc!r}") from exc
         if not result.is_valid:
+            self.subject_rejected = True
             raise InvalidRequest(
                 result.custom_error_msg or VALIDATION_FAILED,
                 reason=result.reason or "handler returned is_valid=False",
             )
         try:
             user = handler.get_user_for_token_subject(
-                None, result, can_create, app.developer_name, IntegratingAppType.CA
+                network_id, result, can_create, app.developer_name, IntegratingAppType.CA
             )
         except Exception as exc:
             self.context.logger.exception("handler %s raised", link.handler.developer_name)
@@ -188,44 +217,13 @@ class TokenExchangeGrant:
                 raise _UserInsertConflict(str(exc.orig)) from exc
         return user
 
-    def _token_response(self, user: User, app: ConnectedApp, scope: str) -> dict[str, Any]:
-        org_id = db.session.scalar(select(Organization.id))
-        now = time.time()
-        issued_at = str(int(now * 1000))
-        access_token = issue_access_token(
-            org_id,
-            user,
-            app,
-            scope,
-            datetime.fromtimestamp(now, UTC).replace(tzinfo=None),
-            self.config["ACCESS_TOKEN_LIFETIME"],
-        )
-        identity_url = f"{self.config['SF_URL']}/id/{org_id}/{user.id}"
-        return {
-            "access_token": access_token,
-            "signature": signature(app.consumer_secret, identity_url, issued_at),
-            "scope": scope,
-            "instance_url": self.config["SF_URL"],
-            "id": identity_url,
-            "token_type": "Bearer",
-            "issued_at": issued_at,
-        }
-
-
-def signature(client_secret: str, identity_url: str, issued_at: str) -> str:
-    """Contract §4.1: base64(HMAC-SHA256(key=client secret, msg=id + issued_at))."""
-    digest = hmac.new(
-        client_secret.encode(), (identity_url + issued_at).encode(), hashlib.sha256
-    ).digest()
-    return base64.b64encode(digest).decode()
-
 
 def granted_scope(requested: str | None, app: ConnectedApp) -> str:
     """Requested scopes must be a subset of the app's; none requested means all of them."""
     wanted = frozenset((requested or "").split())
     if not wanted <= app.scope_set:
         raise InvalidScope(reason=f"{sorted(wanted - app.scope_set)} not assigned to the app")
-    return " ".join(sorted((wanted or app.scope_set) - UNISSUED_SCOPES))
+    return " ".join(sorted(wanted or app.scope_set))
 
 
 def find_handler_link(

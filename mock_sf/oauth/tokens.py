@@ -28,6 +28,7 @@ def issue_access_token(
     scope: str,
     issued_at: datetime,
     lifetime_seconds: int,
+    refresh_token_id: int | None = None,
 ) -> str:
     """Create and stage (not commit) a token row; return the raw token, shown only once."""
     raw = f"{org_id[:15]}!{secrets.token_urlsafe(72)}"
@@ -39,6 +40,7 @@ def issue_access_token(
             scopes=scope,
             issued_at=issued_at,
             expires_at=issued_at + timedelta(seconds=lifetime_seconds),
+            refresh_token_id=refresh_token_id,
         )
     )
     return raw

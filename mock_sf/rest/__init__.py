@@ -13,6 +13,7 @@ from werkzeug.routing import BaseConverter
 
 from mock_sf.models import Organization
 from mock_sf.models import db
+from mock_sf.rest import describe
 from mock_sf.rest import query
 from mock_sf.rest import sobjects
 from mock_sf.rest import versions
@@ -63,18 +64,78 @@ def list_resources(version: str) -> Response:
 
 
 @bp.get("/<version:version>/query/", strict_slashes=False)
+@bp.get("/<version:version>/queryAll/", strict_slashes=False, endpoint="run_query_all")
 def run_query(version: str) -> Response:
-    """SOQL query."""
-    return json_response(query.run_query(request.args.get("q"), g.sf_user, version))
+    """SOQL query (queryAll: soft-deleted records too), first batch."""
+    resource = "queryAll" if request.endpoint == "rest.run_query_all" else "query"
+    return json_response(
+        query.run_query(
+            request.args.get("q"),
+            g.sf_user,
+            version,
+            include_deleted=resource == "queryAll",
+            batch=query.batch_size(current_app.config, request.headers.get("Sforce-Query-Options")),
+            lifetime_seconds=current_app.config["QUERY_LOCATOR_LIFETIME"],
+            resource=resource,
+        )
+    )
+
+
+@bp.get("/<version:version>/query/<locator>", strict_slashes=False)
+@bp.get("/<version:version>/queryAll/<locator>", strict_slashes=False, endpoint="query_more_all")
+def query_more(version: str, locator: str) -> Response:
+    """The next batch at a ``nextRecordsUrl``."""
+    resource = "queryAll" if request.endpoint == "rest.query_more_all" else "query"
+    lifetime = current_app.config["QUERY_LOCATOR_LIFETIME"]
+    return json_response(
+        query.query_more(locator, g.sf_user, version, lifetime_seconds=lifetime, resource=resource)
+    )
+
+
+@bp.get("/<version:version>/sobjects/", strict_slashes=False)
+def list_sobjects(version: str) -> Response:
+    """The objects this mock serves."""
+    return json_response(describe.global_describe(version))
+
+
+@bp.get("/<version:version>/sobjects/<sobject>/", strict_slashes=False)
+def sobject_info(version: str, sobject: str) -> Response:
+    """Basic information about one object."""
+    return json_response(describe.basic_info(sobject, version))
+
+
+@bp.get("/<version:version>/sobjects/<sobject>/describe/", strict_slashes=False)
+def describe_sobject(version: str, sobject: str) -> Response:
+    """Full describe: fields with types, lengths, picklist values."""
+    return json_response(describe.full_describe(sobject, version))
 
 
 @bp.post("/<version:version>/sobjects/<sobject>/", strict_slashes=False)
 def create_record(version: str, sobject: str) -> Response:
-    """Create a record (Case only in this milestone)."""
-    if not sobjects.sobject_supports_create(sobject):
+    """Create a record (Case, CaseComment)."""
+    create = sobjects.CREATORS.get(sobject.lower())
+    if create is None:
         raise NotFound()
-    record_id = sobjects.create_case(request.get_data(as_text=True), g.sf_user)
+    record_id = create(request.get_data(as_text=True), g.sf_user)
     return json_response({"id": record_id, "errors": [], "success": True}, 201)
+
+
+@bp.patch("/<version:version>/sobjects/<sobject>/<record_id>/", strict_slashes=False)
+def update_record(version: str, sobject: str, record_id: str) -> Response:
+    """Update a Case: 204 No Content."""
+    if sobject.lower() != "case":
+        raise NotFound()
+    sobjects.update_case(record_id, request.get_data(as_text=True), g.sf_user)
+    return Response(status=204)
+
+
+@bp.delete("/<version:version>/sobjects/<sobject>/<record_id>/", strict_slashes=False)
+def delete_record(version: str, sobject: str, record_id: str) -> Response:
+    """Delete a Case (to the recycle bin): 204 No Content."""
+    if sobject.lower() != "case":
+        raise NotFound()
+    sobjects.delete_case(record_id, g.sf_user)
+    return Response(status=204)
 
 
 @bp.get("/<version:version>/sobjects/<sobject>/<record_id>/", strict_slashes=False)

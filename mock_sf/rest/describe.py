@@ -1,42 +1,140 @@
-"""Sobject metadata: Salesforce API names over our columns, field types, picklists, sharing.
+"""Sobject metadata: Salesforce API names over our columns, field types, picklists, relationships,
+sharing, and the ``describe`` documents built from them.
 
 The REST layer and the SOQL compiler only see API names through this table.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import ColumnElement
 from sqlalchemy import false
 from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
 
+from mock_sf import ids
+from mock_sf.models import Account
 from mock_sf.models import Case
+from mock_sf.models import CaseComment
+from mock_sf.models import Contact
 from mock_sf.models import User
+from mock_sf.rest.errors import NotFound
 
-CASE_STATUSES = ("New", "Working", "Escalated", "Closed")
-CLOSED_STATUSES = frozenset({"Closed"})
-CASE_PRIORITIES = ("High", "Medium", "Low")
-CASE_ORIGINS = ("Phone", "Email", "Web")
-CASE_TYPES = ("Mechanical", "Electrical", "Electronic", "Structural", "Other")
+# API type -> the type describe() reports (autonumber is a string with autoNumber true).
+DESCRIBE_TYPES = {"autonumber": "string"}
+
+
+@dataclass(frozen=True)
+class PicklistEntry:
+    """One picklist value as describe() lists it; ``closed`` marks closed Case statuses."""
+
+    value: str
+    label: str
+    active: bool = True
+    default: bool = False
+    closed: bool = False
+
+
+def _entries(values: tuple[str, ...], default: str | None = None) -> tuple[PicklistEntry, ...]:
+    return tuple(PicklistEntry(value, value, default=value == default) for value in values)
+
+
+# Stock values (contract §6.4); orgs customize them: config CASE_PICKLISTS overrides per field.
+DEFAULT_PICKLISTS: dict[str, tuple[PicklistEntry, ...]] = {
+    "Status": (
+        *_entries(("New", "Working", "Escalated"), "New"),
+        PicklistEntry("Closed", "Closed", closed=True),
+    ),
+    "Priority": _entries(("High", "Medium", "Low"), "Medium"),
+    "Origin": _entries(("Phone", "Email", "Web")),
+    "Type": _entries(("Mechanical", "Electrical", "Electronic", "Structural", "Other")),
+    "Reason": _entries(
+        (
+            "Installation",
+            "Equipment Complexity",
+            "Performance",
+            "Breakdown",
+            "Equipment Design",
+            "Feedback",
+            "Other",
+        )
+    ),
+}
+
+
+def parse_picklist(raw: Any) -> tuple[PicklistEntry, ...]:
+    """A configured picklist: a list of values, each a string or a dict like PicklistEntry."""
+    entries = []
+    for item in raw:
+        if isinstance(item, str):
+            entries.append(PicklistEntry(item, item))
+        else:
+            entries.append(
+                PicklistEntry(
+                    str(item["value"]),
+                    str(item.get("label", item["value"])),
+                    bool(item.get("active", True)),
+                    bool(item.get("default", False)),
+                    bool(item.get("closed", False)),
+                )
+            )
+    return tuple(entries)
+
+
+def picklist(field_name: str) -> tuple[PicklistEntry, ...]:
+    """The Case picklist of a field: config CASE_PICKLISTS, else the stock values."""
+    configured: Mapping[str, Any] = current_app.config.get("CASE_PICKLISTS") or {}
+    if field_name in configured:
+        return parse_picklist(configured[field_name])
+    return DEFAULT_PICKLISTS.get(field_name, ())
+
+
+def picklist_default(field_name: str) -> str | None:
+    """The value inserted when a create leaves the field out."""
+    return next((e.value for e in picklist(field_name) if e.default and e.active), None)
+
+
+def closed_statuses() -> frozenset[str]:
+    """Status values that close a case (IsClosed, ClosedDate)."""
+    return frozenset(entry.value for entry in picklist("Status") if entry.closed)
 
 
 @dataclass(frozen=True, eq=False)  # identity: columns are SQL expressions
 class Field:
-    """One field as describe() would list it."""
+    """One field as describe() would list it.
+
+    ``type`` is one of id | reference | string | textarea | picklist | boolean | datetime |
+    autonumber | email | phone. ``updateable`` None means "as createable".
+    """
 
     name: str
     label: str
-    type: str  # id | reference | string | textarea | picklist | boolean | datetime | autonumber
+    type: str
     column: Any  # the SQL expression
     length: int | None = None
     createable: bool = False
     filterable: bool = True
-    picklist: tuple[str, ...] = ()
-    default: str | None = None
+    picklist: bool = False
     reference_to: str | None = None
+    relationship_name: str | None = None
+    updateable: bool | None = None
+    nillable: bool = True
+    polymorphic: bool = False  # Owner: attributes.type is "Name" in query results
+
+    @property
+    def is_updateable(self) -> bool:
+        return self.createable if self.updateable is None else self.updateable
+
+    @property
+    def is_text(self) -> bool:
+        """Compared and sorted case-insensitively; LIKE allowed."""
+        return self.type in ("string", "picklist", "email", "phone", "textarea")
 
     def to_api(self, value: Any) -> Any:
         """A stored value as the REST API shows it."""
@@ -51,20 +149,46 @@ class Field:
 
 @dataclass(frozen=True)
 class SObject:
-    """An object's fields (ordered as the API lists them) and its sharing rule."""
+    """An object's fields (ordered as the API lists them), its sharing rule and soft delete."""
 
     name: str
+    label: str
+    label_plural: str
     model: type
     fields: tuple[Field, ...]
+    createable: bool = False
+    updateable: bool = False
+    deletable: bool = False
 
     def field(self, name: str) -> Field | None:
         """Field by API name, case-insensitively like Salesforce."""
         lowered = name.lower()
         return next((field for field in self.fields if field.name.lower() == lowered), None)
 
+    def relationship(self, name: str) -> Field | None:
+        """The lookup field behind a relationship name (``Contact`` -> ContactId)."""
+        lowered = name.lower()
+        return next(
+            (
+                f
+                for f in self.fields
+                if f.relationship_name and f.relationship_name.lower() == lowered
+            ),
+            None,
+        )
+
     @property
     def id_column(self) -> Any:
         return self.model.id
+
+    @property
+    def key_prefix(self) -> str:
+        return ids.KEY_PREFIXES[self.name]
+
+    @property
+    def deleted_column(self) -> Any | None:
+        """The soft-delete flag, for objects in the recycle bin model."""
+        return getattr(self.model, "is_deleted", None)
 
     def sharing_filter(self, user: User) -> ColumnElement[bool] | None:
         """What an external user may see; None means everything (internal users)."""
@@ -72,6 +196,13 @@ class SObject:
             return None
         if self.model is Case:
             return Case.contact_id == user.contact_id if user.contact_id else false()
+        if self.model is CaseComment:
+            if not user.contact_id:
+                return false()
+            own_cases = select(Case.id).where(Case.contact_id == user.contact_id)
+            return CaseComment.parent_id.in_(own_cases) & or_(
+                CaseComment.is_published.is_(True), CaseComment.created_by_id == user.id
+            )
         return self.model.id == user.id
 
 
@@ -80,69 +211,87 @@ def format_datetime(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
 
 
+def _ref(name: str, label: str, column: Any, target: str, relationship: str, **kw: Any) -> Field:
+    return Field(
+        name,
+        label,
+        "reference",
+        column,
+        18,
+        reference_to=target,
+        relationship_name=relationship,
+        **kw,
+    )
+
+
 def _audit(model: type) -> tuple[Field, ...]:
     return (
-        Field("CreatedDate", "Created Date", "datetime", model.created_date),
-        Field(
-            "CreatedById",
-            "Created By ID",
-            "reference",
-            model.created_by_id,
-            18,
-            reference_to="User",
+        Field("CreatedDate", "Created Date", "datetime", model.created_date, nillable=False),
+        _ref(
+            "CreatedById", "Created By ID", model.created_by_id, "User", "CreatedBy", nillable=False
         ),
-        Field("LastModifiedDate", "Last Modified Date", "datetime", model.last_modified_date),
         Field(
+            "LastModifiedDate",
+            "Last Modified Date",
+            "datetime",
+            model.last_modified_date,
+            nillable=False,
+        ),
+        _ref(
             "LastModifiedById",
             "Last Modified By ID",
-            "reference",
             model.last_modified_by_id,
-            18,
-            reference_to="User",
+            "User",
+            "LastModifiedBy",
+            nillable=False,
         ),
-        Field("SystemModstamp", "System Modstamp", "datetime", model.system_modstamp),
+        Field(
+            "SystemModstamp", "System Modstamp", "datetime", model.system_modstamp, nillable=False
+        ),
     )
+
+
+def _picklist(name: str, label: str, column: Any) -> Field:
+    return Field(name, label, "picklist", column, 255, True, picklist=True)
 
 
 CASE = SObject(
     "Case",
+    "Case",
+    "Cases",
     Case,
     (
-        Field("Id", "Case ID", "id", Case.id, 18),
-        Field("CaseNumber", "Case Number", "autonumber", Case.case_number, 30),
+        Field("Id", "Case ID", "id", Case.id, 18, nillable=False),
+        Field("IsDeleted", "Deleted", "boolean", Case.is_deleted, nillable=False),
+        Field("CaseNumber", "Case Number", "autonumber", Case.case_number, 30, nillable=False),
+        _ref("ContactId", "Contact ID", Case.contact_id, "Contact", "Contact", createable=True),
+        _ref("AccountId", "Account ID", Case.account_id, "Account", "Account"),
+        Field("SuppliedName", "Name", "string", Case.supplied_name, 80, True, updateable=False),
         Field(
-            "ContactId",
-            "Contact ID",
-            "reference",
-            Case.contact_id,
-            18,
+            "SuppliedEmail",
+            "Email Address",
+            "email",
+            Case.supplied_email,
+            80,
             True,
-            reference_to="Contact",
+            updateable=False,
         ),
-        Field("AccountId", "Account ID", "reference", Case.account_id, 18, reference_to="Account"),
-        Field("Type", "Case Type", "picklist", Case.type, 255, True, picklist=CASE_TYPES),
+        Field("SuppliedPhone", "Phone", "phone", Case.supplied_phone, 40, True, updateable=False),
         Field(
-            "Status",
-            "Status",
-            "picklist",
-            Case.status,
-            255,
+            "SuppliedCompany",
+            "Company",
+            "string",
+            Case.supplied_company,
+            80,
             True,
-            picklist=CASE_STATUSES,
-            default="New",
+            updateable=False,
         ),
-        Field("Origin", "Case Origin", "picklist", Case.origin, 255, True, picklist=CASE_ORIGINS),
+        _picklist("Type", "Case Type", Case.type),
+        _picklist("Status", "Status", Case.status),
+        _picklist("Reason", "Case Reason", Case.reason),
+        _picklist("Origin", "Case Origin", Case.origin),
         Field("Subject", "Subject", "string", Case.subject, 255, True),
-        Field(
-            "Priority",
-            "Priority",
-            "picklist",
-            Case.priority,
-            255,
-            True,
-            picklist=CASE_PRIORITIES,
-            default="Medium",
-        ),
+        _picklist("Priority", "Priority", Case.priority),
         Field(
             "Description",
             "Description",
@@ -152,19 +301,60 @@ CASE = SObject(
             True,
             filterable=False,
         ),
-        Field("IsClosed", "Closed", "boolean", Case.is_closed),
-        Field("OwnerId", "Owner ID", "reference", Case.owner_id, 18, reference_to="User"),
+        Field("IsClosed", "Closed", "boolean", Case.is_closed, nillable=False),
+        Field("ClosedDate", "Closed Date", "datetime", Case.closed_date),
+        _ref(
+            "OwnerId", "Owner ID", Case.owner_id, "User", "Owner", nillable=False, polymorphic=True
+        ),
         *_audit(Case),
     ),
+    createable=True,
+    updateable=True,
+    deletable=True,
+)
+
+CASE_COMMENT = SObject(
+    "CaseComment",
+    "Case Comment",
+    "Case Comments",
+    CaseComment,
+    (
+        Field("Id", "Case Comment ID", "id", CaseComment.id, 18, nillable=False),
+        _ref(
+            "ParentId",
+            "Parent Case ID",
+            CaseComment.parent_id,
+            "Case",
+            "Parent",
+            createable=True,
+            updateable=False,
+            nillable=False,
+        ),
+        Field("IsPublished", "Published", "boolean", CaseComment.is_published, createable=True),
+        Field(
+            "CommentBody",
+            "Body",
+            "textarea",
+            CaseComment.comment_body,
+            4000,
+            True,
+            filterable=False,
+        ),
+        *_audit(CaseComment),
+        Field("IsDeleted", "Deleted", "boolean", CaseComment.is_deleted, nillable=False),
+    ),
+    createable=True,
 )
 
 USER = SObject(
     "User",
+    "User",
+    "Users",
     User,
     (
-        Field("Id", "User ID", "id", User.id, 18),
-        Field("Username", "Username", "string", User.username, 80),
-        Field("LastName", "Last Name", "string", User.last_name, 80),
+        Field("Id", "User ID", "id", User.id, 18, nillable=False),
+        Field("Username", "Username", "string", User.username, 80, nillable=False),
+        Field("LastName", "Last Name", "string", User.last_name, 80, nillable=False),
         Field("FirstName", "First Name", "string", User.first_name, 40),
         Field(
             "Name",
@@ -172,14 +362,15 @@ USER = SObject(
             "string",
             func.trim(func.coalesce(User.first_name, "") + " " + User.last_name),
             121,
+            nillable=False,
         ),
         Field("Alias", "Alias", "string", User.alias, 8),
-        Field("Email", "Email", "string", User.email, 128),
+        Field("Email", "Email", "email", User.email, 128, nillable=False),
         Field("UserType", "User Type", "picklist", User.user_type, 40),
-        Field("IsActive", "Active", "boolean", User.is_active),
+        Field("IsActive", "Active", "boolean", User.is_active, nillable=False),
         Field("LocaleSidKey", "Locale", "string", User.locale, 40),
-        Field("ContactId", "Contact ID", "reference", User.contact_id, 18, reference_to="Contact"),
-        Field("AccountId", "Account ID", "reference", User.account_id, 18, reference_to="Account"),
+        _ref("ContactId", "Contact ID", User.contact_id, "Contact", "Contact"),
+        _ref("AccountId", "Account ID", User.account_id, "Account", "Account"),
         Field(
             "FederationIdentifier", "SAML Federation ID", "string", User.federation_identifier, 512
         ),
@@ -187,9 +378,144 @@ USER = SObject(
     ),
 )
 
-SOBJECTS = {sobject.name.lower(): sobject for sobject in (CASE, USER)}
+# Parents reachable through relationship fields (Contact.Name, Account.Name) but not queried
+# directly: this mock serves FROM Case, CaseComment and User only.
+CONTACT = SObject(
+    "Contact",
+    "Contact",
+    "Contacts",
+    Contact,
+    (
+        Field("Id", "Contact ID", "id", Contact.id, 18),
+        Field("FirstName", "First Name", "string", Contact.first_name, 40),
+        Field("LastName", "Last Name", "string", Contact.last_name, 80),
+        Field(
+            "Name",
+            "Full Name",
+            "string",
+            func.trim(func.coalesce(Contact.first_name, "") + " " + Contact.last_name),
+            121,
+        ),
+        Field("Email", "Email", "email", Contact.email, 80),
+        _ref("AccountId", "Account ID", Contact.account_id, "Account", "Account"),
+        Field("CreatedDate", "Created Date", "datetime", Contact.created_date),
+    ),
+)
+ACCOUNT = SObject(
+    "Account",
+    "Account",
+    "Accounts",
+    Account,
+    (
+        Field("Id", "Account ID", "id", Account.id, 18),
+        Field("Name", "Account Name", "string", Account.name, 255),
+        Field("CreatedDate", "Created Date", "datetime", Account.created_date),
+    ),
+)
+
+SOBJECTS = {sobject.name.lower(): sobject for sobject in (CASE, CASE_COMMENT, USER)}
+PARENTS = {sobject.name: sobject for sobject in (CASE, USER, CONTACT, ACCOUNT)}
 
 
 def get_sobject(name: str) -> SObject | None:
-    """An object by API name, case-insensitively."""
+    """A queryable object by API name, case-insensitively."""
     return SOBJECTS.get(name.lower())
+
+
+# ---------------------------------------------------------------- describe documents
+
+
+def object_urls(sobject: SObject, version: str) -> dict[str, str]:
+    base = f"/services/data/v{version}/sobjects/{sobject.name}"
+    return {"rowTemplate": f"{base}/{{ID}}", "describe": f"{base}/describe", "sobject": base}
+
+
+def object_summary(sobject: SObject, version: str) -> dict[str, Any]:
+    """The object's entry in ``sobjects/`` and ``sobjects/{name}``'s ``objectDescribe``."""
+    return {
+        "createable": sobject.createable,
+        "custom": False,
+        "deletable": sobject.deletable,
+        "keyPrefix": sobject.key_prefix,
+        "label": sobject.label,
+        "labelPlural": sobject.label_plural,
+        "name": sobject.name,
+        "queryable": True,
+        "retrieveable": True,
+        "updateable": sobject.updateable,
+        "urls": object_urls(sobject, version),
+    }
+
+
+def describe_field(field: Field) -> dict[str, Any]:
+    """One ``fields[]`` entry (keys in Salesforce's alphabetical order)."""
+    entries = picklist(field.name) if field.picklist else ()
+    default = next((e.value for e in entries if e.default), None)
+    return {
+        "autoNumber": field.type == "autonumber",
+        "createable": field.createable,
+        "defaultValue": default,
+        "defaultedOnCreate": default is not None or not field.nillable,
+        "filterable": field.filterable,
+        "label": field.label,
+        "length": field.length if field.type not in ("boolean", "datetime") else 0,
+        "name": field.name,
+        "nillable": field.nillable,
+        "picklistValues": [
+            {
+                "active": e.active,
+                "defaultValue": e.default,
+                "label": e.label,
+                "validFor": None,
+                "value": e.value,
+            }
+            for e in entries
+        ],
+        "polymorphicForeignKey": field.polymorphic,
+        "referenceTo": (
+            ["Group", "User"]
+            if field.polymorphic
+            else [field.reference_to]
+            if field.reference_to
+            else []
+        ),
+        "relationshipName": field.relationship_name,
+        "restrictedPicklist": field.picklist,
+        "sortable": field.filterable,
+        "type": DESCRIBE_TYPES.get(field.type, field.type),
+        "updateable": field.is_updateable,
+    }
+
+
+def describe(sobject: SObject, version: str) -> dict[str, Any]:
+    """``GET sobjects/{name}/describe``."""
+    document = object_summary(sobject, version)
+    document["fields"] = [describe_field(field) for field in sobject.fields]
+    return dict(sorted(document.items()))
+
+
+def described(name: str) -> SObject:
+    """A queryable object by name, else NOT_FOUND."""
+    sobject = get_sobject(name)
+    if sobject is None:
+        raise NotFound()
+    return sobject
+
+
+def global_describe(version: str) -> dict[str, Any]:
+    """``GET sobjects/``."""
+    return {
+        "encoding": "UTF-8",
+        "maxBatchSize": 200,
+        "sobjects": [object_summary(s, version) for s in SOBJECTS.values()],
+    }
+
+
+def basic_info(name: str, version: str) -> dict[str, Any]:
+    """``GET sobjects/{name}/``: the summary and the recently viewed records (none here)."""
+    return {"objectDescribe": object_summary(described(name), version), "recentItems": []}
+
+
+def full_describe(name: str, version: str) -> dict[str, Any]:
+    """``GET sobjects/{name}/describe``."""
+    return describe(described(name), version)

@@ -96,6 +96,21 @@ class JsonParserError(RestError):
     error_code = "JSON_PARSER_ERROR"
 
 
+class NumberOutsideValidRange(RestError):
+    error_code = "NUMBER_OUTSIDE_VALID_RANGE"
+
+
+class InvalidQueryLocator(RestError):
+    error_code = "INVALID_QUERY_LOCATOR"
+    message = "invalid query locator"
+
+
+class EntityIsDeleted(RestError):
+    error_code = "ENTITY_IS_DELETED"
+    message = "entity is deleted"
+    status_code = 404
+
+
 def json_response(data: Any, status: int = 200) -> Response:
     """A REST JSON response with Salesforce's exact content type."""
     return Response(json.dumps(data), status=status, content_type=JSON_CONTENT_TYPE)

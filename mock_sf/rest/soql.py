@@ -1,10 +1,34 @@
 """SOQL: a tokenizer and recursive-descent parser to an AST, and a compiler to SQLAlchemy Core
 with bound parameters (values never become SQL text).
 
-Supported now: ``SELECT f, ... FROM Obj [WHERE cond] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...]
-[LIMIT n] [OFFSET n]`` where ``cond`` is comparisons (``= != <> < <= > >=``) against string,
-number, boolean or NULL literals, joined by AND or OR (mixing them needs parentheses, as in
-SOQL), with NOT and parentheses. IN, LIKE, date literals, relationships and COUNT() come later.
+Grammar (keywords case-insensitive; ``[]`` optional, ``{}`` repeated)::
+
+    query      := SELECT select FROM object [WHERE cond] [ORDER BY order {, order}]
+                  [LIMIT int] [OFFSET int]
+    select     := COUNT ( ) | field {, field}
+    field      := Name | Relationship.Name        e.g. Subject, Contact.Name, Owner.Name
+    cond       := unary {AND unary} | unary {OR unary}     (mixing AND/OR needs parentheses)
+    unary      := NOT unary | ( cond ) | field op value | field [NOT] IN ( value {, value} )
+                | field LIKE 'pattern'
+    op         := = | != | <> | < | <= | > | >=
+    value      := 'string' | number | TRUE | FALSE | NULL | date | datetime | relative
+    date       := YYYY-MM-DD
+    datetime   := YYYY-MM-DDThh:mm:ss[.sss](Z | +hh:mm | -hh:mm)
+    relative   := TODAY | YESTERDAY | TOMORROW | LAST_N_DAYS:n | NEXT_N_DAYS:n
+    order      := field [ASC | DESC] [NULLS FIRST | NULLS LAST]
+
+Objects: ``Case``, ``CaseComment``, ``User``. Relationships (one level): Case ``Contact``,
+``Account``, ``Owner`` (polymorphic: ``attributes.type`` is ``Name``), ``CreatedBy``,
+``LastModifiedBy``; CaseComment ``Parent``, ``CreatedBy``, ``LastModifiedBy``; User ``Contact``,
+``Account``. A relationship field comes back as a nested record with ``attributes``, or null.
+
+Semantics as in Salesforce: text compares and sorts case-insensitively; logic is two-valued
+(``!=``, ``NOT IN`` and ``NOT (x = ...)`` also match NULL); picklists sort in picklist order;
+LIKE takes ``%`` and ``_`` (``\\%``, ``\\_`` literal) on text fields only; datetime fields take
+datetime literals or relative dates (a date literal is a type error), ``TODAY`` etc. are whole
+UTC days; ``OFFSET`` is at most 2,000; ``SELECT COUNT()`` returns only ``totalSize``. Errors:
+MALFORMED_QUERY at the token, INVALID_FIELD, INVALID_TYPE, INVALID_QUERY_FILTER_OPERATOR,
+NUMBER_OUTSIDE_VALID_RANGE.
 """
 
 from __future__ import annotations
@@ -12,25 +36,41 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Select
 from sqlalchemy import and_
+from sqlalchemy import case
+from sqlalchemy import false
 from sqlalchemy import func
+from sqlalchemy import inspect
+from sqlalchemy import literal
 from sqlalchemy import not_
 from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.util import ClauseAdapter
 
 from mock_sf import ids
+from mock_sf.models import utcnow
+from mock_sf.rest.describe import PARENTS
 from mock_sf.rest.describe import Field
 from mock_sf.rest.describe import SObject
 from mock_sf.rest.describe import get_sobject
+from mock_sf.rest.describe import picklist
 from mock_sf.rest.errors import InvalidField
 from mock_sf.rest.errors import InvalidQueryFilterOperator
 from mock_sf.rest.errors import InvalidType
 from mock_sf.rest.errors import MalformedQuery
+from mock_sf.rest.errors import NumberOutsideValidRange
 from mock_sf.rest.errors import RestError
-from mock_sf.rest.records import select_fields
+
+MAX_OFFSET = 2000
 
 # ---------------------------------------------------------------- tokens
 
@@ -38,21 +78,24 @@ _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<string>'(?:\\.|[^'\\])*')
+  | (?P<datetime>\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2}))?)
   | (?P<number>-?\d+(?:\.\d+)?)
   | (?P<op>!=|<>|<=|>=|=|<|>)
-  | (?P<punct>[,()])
+  | (?P<punct>[,():])
   | (?P<ident>[A-Za-z_][A-Za-z0-9_.]*)
     """,
     re.VERBOSE,
 )
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+RELATIVE_DATES = frozenset({"TODAY", "YESTERDAY", "TOMORROW"})
+RELATIVE_N_DATES = frozenset({"LAST_N_DAYS", "NEXT_N_DAYS"})
 
 
 @dataclass(frozen=True)
 class Token:
     """A lexeme with its kind and offset in the query text."""
 
-    kind: str  # string | number | op | punct | ident | eof
+    kind: str  # string | datetime | number | op | punct | ident | eof
     text: str
     pos: int
 
@@ -73,9 +116,15 @@ def tokenize(soql: str) -> list[Token]:
 
 
 def unescape(literal: str) -> str:
-    """The value of a quoted SOQL string literal."""
+    """The value of a quoted SOQL string literal (``\\%`` and ``\\_`` stay for LIKE)."""
     body = literal[1:-1]
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), body)
+
+
+def parse_datetime(text: str) -> datetime:
+    """A SOQL datetime literal as the naive UTC datetime the columns store."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 # ---------------------------------------------------------------- AST
@@ -83,22 +132,22 @@ def unescape(literal: str) -> str:
 
 @dataclass(frozen=True)
 class FieldRef:
-    name: str
+    name: str  # "Subject" or "Contact.Name"
     pos: int
 
 
 @dataclass(frozen=True)
 class Literal:
-    kind: str  # string | number | boolean | null
-    value: Any
+    kind: str  # string | number | boolean | null | date | datetime | relative
+    value: Any  # relative: (keyword, n or None)
     pos: int
 
 
 @dataclass(frozen=True)
 class Comparison:
     field: FieldRef
-    op: str
-    value: Literal
+    op: str  # = != < <= > >= LIKE IN NOT IN
+    value: Literal | tuple[Literal, ...]
 
 
 @dataclass(frozen=True)
@@ -131,6 +180,7 @@ class Query:
     order_by: tuple[OrderItem, ...] = ()
     limit: int | None = None
     offset: int | None = None
+    count: bool = False  # SELECT COUNT()
 
 
 # ---------------------------------------------------------------- parser
@@ -156,6 +206,9 @@ class Parser:
     def at_keyword(self, *words: str) -> bool:
         return self.current.kind == "ident" and self.current.text.upper() in words
 
+    def at_punct(self, text: str) -> bool:
+        return self.current.kind == "punct" and self.current.text == text
+
     def expect_keyword(self, word: str) -> Token:
         if not self.at_keyword(word):
             raise self.unexpected()
@@ -173,12 +226,21 @@ class Parser:
         )
 
     def parse(self) -> Query:
-        """query := SELECT fields FROM ident [WHERE] [ORDER BY] [LIMIT] [OFFSET] EOF."""
+        """query := SELECT select FROM ident [WHERE] [ORDER BY] [LIMIT] [OFFSET] EOF."""
         self.expect_keyword("SELECT")
-        fields = [self.field_ref()]
-        while self.current.kind == "punct" and self.current.text == ",":
+        count = False
+        fields: list[FieldRef] = []
+        next_token = self.tokens[self.index + 1]
+        if self.at_keyword("COUNT") and next_token.kind == "punct" and next_token.text == "(":
             self.advance()
+            self.advance()
+            self.expect("punct", ")")
+            count = True
+        else:
             fields.append(self.field_ref())
+            while self.at_punct(","):
+                self.advance()
+                fields.append(self.field_ref())
         self.expect_keyword("FROM")
         sobject = self.expect("ident")
         where = None
@@ -190,14 +252,14 @@ class Parser:
             self.advance()
             self.expect_keyword("BY")
             order_by.append(self.order_item())
-            while self.current.kind == "punct" and self.current.text == ",":
+            while self.at_punct(","):
                 self.advance()
                 order_by.append(self.order_item())
         limit = self.integer_clause("LIMIT")
         offset = self.integer_clause("OFFSET")
         self.expect("eof")
         return Query(
-            tuple(fields), sobject.text, sobject.pos, where, tuple(order_by), limit, offset
+            tuple(fields), sobject.text, sobject.pos, where, tuple(order_by), limit, offset, count
         )
 
     def field_ref(self) -> FieldRef:
@@ -221,14 +283,35 @@ class Parser:
         if self.at_keyword("NOT"):
             self.advance()
             return Not(self.unary())
-        if self.current.kind == "punct" and self.current.text == "(":
+        if self.at_punct("("):
             self.advance()
             inner = self.condition()
             self.expect("punct", ")")
             return inner
         field = self.field_ref()
+        if self.at_keyword("LIKE"):
+            self.advance()
+            return Comparison(field, "LIKE", self.literal())
+        if self.at_keyword("NOT"):
+            self.advance()
+            if not self.at_keyword("IN"):
+                raise self.unexpected()
+            self.advance()
+            return Comparison(field, "NOT IN", self.value_list())
+        if self.at_keyword("IN"):
+            self.advance()
+            return Comparison(field, "IN", self.value_list())
         op = self.expect("op").text
         return Comparison(field, "!=" if op == "<>" else op, self.literal())
+
+    def value_list(self) -> tuple[Literal, ...]:
+        self.expect("punct", "(")
+        values = [self.literal()]
+        while self.at_punct(","):
+            self.advance()
+            values.append(self.literal())
+        self.expect("punct", ")")
+        return tuple(values)
 
     def literal(self) -> Literal:
         token = self.current
@@ -240,12 +323,34 @@ class Parser:
             return Literal(
                 "number", float(token.text) if "." in token.text else int(token.text), token.pos
             )
+        if token.kind == "datetime":
+            if "T" not in token.text:
+                self.advance()
+                return Literal("date", token.text, token.pos)
+            try:
+                value = parse_datetime(token.text)
+            except ValueError:
+                raise self.unexpected() from None
+            self.advance()
+            return Literal("datetime", value, token.pos)
         if self.at_keyword("NULL"):
             self.advance()
             return Literal("null", None, token.pos)
         if self.at_keyword("TRUE", "FALSE"):
             self.advance()
             return Literal("boolean", token.text.upper() == "TRUE", token.pos)
+        if self.at_keyword(*RELATIVE_DATES):
+            self.advance()
+            return Literal("relative", (token.text.upper(), None), token.pos)
+        if self.at_keyword(*RELATIVE_N_DATES):
+            self.advance()
+            self.expect("punct", ":")
+            amount = self.expect("number")
+            if not amount.text.isdigit():
+                raise query_error(
+                    self.soql, amount.pos, MalformedQuery, f"unexpected token: '{amount.text}'"
+                )
+            return Literal("relative", (token.text.upper(), int(amount.text)), token.pos)
         raise self.unexpected()
 
     def order_item(self) -> OrderItem:
@@ -288,6 +393,8 @@ _RESERVED = frozenset(
         "NULL",
         "TRUE",
         "FALSE",
+        "LIKE",
+        "IN",
     }
 )
 
@@ -301,12 +408,78 @@ def parse(soql: str) -> Query:
 
 
 @dataclass(frozen=True)
+class Relationship:
+    """A parent reached through a lookup: ``Contact`` on Case, joined as an alias."""
+
+    name: str  # as declared, e.g. "Contact"
+    target: SObject
+    type_name: str  # attributes.type: the target's name, or "Name" when polymorphic
+    id_column: Any  # the parent's id through the alias (null: no parent)
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One selected column: the field, its SQL expression, the relationship it sits behind."""
+
+    field: Field
+    column: Any
+    relationship: Relationship | None = None
+
+
+@dataclass(frozen=True)
 class CompiledQuery:
-    """A statement ready to run, and what it selects."""
+    """A statement ready to run (without LIMIT/OFFSET, which ``stmt`` adds), and what it selects."""
 
     sobject: SObject
-    fields: tuple[Field, ...]
-    stmt: Select[Any]
+    selected: tuple[Selected, ...]
+    base: Select[Any]
+    limit: int | None = None
+    offset: int | None = None
+    count: bool = False
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        return tuple(item.field for item in self.selected)
+
+    @property
+    def stmt(self) -> Select[Any]:
+        stmt = self.base
+        if self.limit is not None:
+            stmt = stmt.limit(self.limit)
+        if self.offset is not None:
+            stmt = stmt.offset(self.offset)
+        return stmt
+
+
+@dataclass
+class Joins:
+    """Outer joins to parents, one alias per relationship, created on first use."""
+
+    sobject: SObject
+    joined: dict[str, tuple[Relationship, Any, Any]] = dataclass_field(default_factory=dict)
+
+    def relationship(self, lookup: Field) -> tuple[Relationship, ClauseAdapter]:
+        key = lookup.name
+        if key not in self.joined:
+            target = PARENTS[lookup.reference_to or ""]
+            alias = aliased(target.model, name=f"rel_{lookup.relationship_name}".lower())
+            adapter = ClauseAdapter(inspect(alias).selectable)
+            condition = adapter.traverse(target.id_column.__clause_element__()) == lookup.column
+            type_name = "Name" if lookup.polymorphic else target.name
+            rel = Relationship(
+                lookup.relationship_name or "",
+                target,
+                type_name,
+                adapter.traverse(target.id_column.__clause_element__()),
+            )
+            self.joined[key] = (rel, alias, (condition, adapter))
+        rel, _, (_, adapter) = self.joined[key]
+        return rel, adapter
+
+    def apply(self, stmt: Select[Any]) -> Select[Any]:
+        for _, alias, (condition, _) in self.joined.values():
+            stmt = stmt.outerjoin(alias, condition)
+        return stmt
 
 
 class Compiler:
@@ -326,49 +499,105 @@ class Compiler:
                 " reference your WSDL or the describe call for the appropriate names.",
             )
         self.sobject = sobject
+        self.joins = Joins(sobject)
 
     def compile(self) -> CompiledQuery:
-        fields: list[Field] = []
+        selected: list[Selected] = []
         for ref in self.query.fields:
-            field = self.resolve(ref)
-            if field in fields:
+            item = self.resolve(ref)
+            if any(s.field is item.field and s.relationship == item.relationship for s in selected):
+                name = item.field.name
+                if item.relationship is not None:
+                    name = f"{item.relationship.name}.{name}"
                 raise query_error(
-                    self.soql, ref.pos, InvalidField, f"duplicate field selected: {field.name}"
+                    self.soql, ref.pos, InvalidField, f"duplicate field selected: {name}"
                 )
-            fields.append(field)
-        stmt = select_fields(self.sobject, fields)
-        if self.query.where is not None:
-            stmt = stmt.where(self.condition(self.query.where))
-        for item in self.query.order_by:
-            column = self.resolve(item.field).column
-            clause = column.desc() if item.descending else column.asc()
-            if item.nulls:
-                clause = clause.nulls_first() if item.nulls == "FIRST" else clause.nulls_last()
-            stmt = stmt.order_by(clause)
-        if self.query.limit is not None:
-            stmt = stmt.limit(self.query.limit)
-        if self.query.offset is not None:
-            stmt = stmt.offset(self.query.offset)
-        return CompiledQuery(self.sobject, tuple(fields), stmt)
+            selected.append(item)
+        where = self.condition(self.query.where) if self.query.where is not None else None
+        order = [self.order_clause(item) for item in self.query.order_by]
+        if self.query.offset is not None and self.query.offset > MAX_OFFSET:
+            raise NumberOutsideValidRange(f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+        columns = [self.sobject.id_column.label(ID_LABEL)]
+        columns += [item.column.label(f"c{i}") for i, item in enumerate(selected)]
+        for name, (rel, _, _) in self.joins.joined.items():
+            columns.append(rel.id_column.label(f"{ID_LABEL}_{name}"))
+        stmt = self.joins.apply(select(*columns).select_from(self.sobject.model))
+        if where is not None:
+            stmt = stmt.where(where)
+        stmt = stmt.order_by(*order)
+        return CompiledQuery(
+            self.sobject,
+            tuple(selected),
+            stmt,
+            self.query.limit,
+            self.query.offset,
+            self.query.count,
+        )
 
-    def resolve(self, ref: FieldRef) -> Field:
-        field = self.sobject.field(ref.name)
+    def resolve(self, ref: FieldRef) -> Selected:
+        """A plain field, or ``Relationship.Field`` through an outer join."""
+        head, dot, rest = ref.name.partition(".")
+        if not dot:
+            field = self.sobject.field(ref.name)
+            if field is None:
+                raise query_error(
+                    self.soql, ref.pos, InvalidField, no_such_column(ref.name, self.sobject.name)
+                )
+            return Selected(field, field.column)
+        lookup = self.sobject.relationship(head)
+        if lookup is None or "." in rest:
+            raise query_error(
+                self.soql,
+                ref.pos,
+                InvalidField,
+                f"Didn't understand relationship '{head}' in field path. If you are attempting"
+                " to use a custom relationship, be sure to append the '__r' after the custom"
+                " relationship name. Please reference your WSDL or the describe call for the"
+                " appropriate names.",
+            )
+        rel, adapter = self.joins.relationship(lookup)
+        field = rel.target.field(rest)
         if field is None:
             raise query_error(
-                self.soql, ref.pos, InvalidField, no_such_column(ref.name, self.sobject.name)
+                self.soql, ref.pos, InvalidField, no_such_column(rest, rel.target.name)
             )
-        return field
+        column = field.column
+        column = adapter.traverse(getattr(column, "__clause_element__", lambda: column)())
+        return Selected(field, column, rel)
+
+    def order_clause(self, item: OrderItem) -> Any:
+        resolved = self.resolve(item.field)
+        field, column = resolved.field, resolved.column
+        if not field.filterable:
+            raise query_error(
+                self.soql,
+                item.field.pos,
+                InvalidField,
+                f"field '{field.name}' can not be sorted in a query call",
+            )
+        if field.picklist and resolved.relationship is None:
+            # Salesforce sorts picklists in the picklist's own order, not alphabetically.
+            order = {entry.value: i for i, entry in enumerate(picklist(field.name))}
+            column = case(order, value=column, else_=len(order)) if order else column
+        elif field.is_text:
+            column = func.lower(column)
+        clause = column.desc() if item.descending else column.asc()
+        if item.nulls:
+            clause = clause.nulls_first() if item.nulls == "FIRST" else clause.nulls_last()
+        return clause
 
     def condition(self, node: Condition) -> ColumnElement[bool]:
         if isinstance(node, BoolOp):
             parts = [self.condition(operand) for operand in node.operands]
             return and_(*parts) if node.op == "AND" else or_(*parts)
         if isinstance(node, Not):
-            return not_(self.condition(node.operand))
+            # Two-valued like SOQL: a comparison with NULL is false, so NOT of it is true.
+            return not_(func.coalesce(self.condition(node.operand), false()))
         return self.comparison(node)
 
     def comparison(self, node: Comparison) -> ColumnElement[bool]:
-        field = self.resolve(node.field)
+        resolved = self.resolve(node.field)
+        field, column = resolved.field, resolved.column
         if not field.filterable:
             raise query_error(
                 self.soql,
@@ -376,15 +605,23 @@ class Compiler:
                 InvalidField,
                 f"field '{field.name}' can not be filtered in a query call",
             )
-        column, value = field.column, node.value
+        if isinstance(node.value, tuple):
+            return self.membership(field, column, node.op, node.value)
+        value = node.value
+        if node.op == "LIKE":
+            return self.like(field, column, value)
         if value.kind == "null":
             if node.op not in ("=", "!="):
                 raise self.filter_error(value, "invalid operator on null")
             return column.is_(None) if node.op == "=" else column.is_not(None)
-        bound = self.coerce(field, value)
-        if field.type in ("string", "picklist"):
+        if field.type == "boolean" and node.op not in ("=", "!="):
+            raise self.filter_error(value, f"invalid operator on boolean field: {field.name}")
+        if value.kind == "relative" and field.type == "datetime":
+            return self.date_range(column, node.op, value)
+        bound: Any = self.coerce(field, value)
+        if field.is_text:
             # SOQL compares text case-insensitively.
-            column, bound = func.lower(column), func.lower(bound)
+            column, bound = func.lower(column), func.lower(literal(bound))
         operators = {
             "=": column.__eq__,
             "!=": column.__ne__,
@@ -393,9 +630,46 @@ class Compiler:
             ">": column.__gt__,
             ">=": column.__ge__,
         }
-        if field.type == "boolean" and node.op not in ("=", "!="):
-            raise self.filter_error(value, f"invalid operator on boolean field: {field.name}")
-        return operators[node.op](bound)
+        clause = operators[node.op](bound)
+        # SOQL's != also matches records where the field is null (unlike SQL).
+        return or_(clause, resolved.column.is_(None)) if node.op == "!=" else clause
+
+    def membership(
+        self, field: Field, column: Any, op: str, values: tuple[Literal, ...]
+    ) -> ColumnElement[bool]:
+        if field.type == "boolean":
+            raise self.filter_error(values[0], f"invalid operator on boolean field: {field.name}")
+        present = [v for v in values if v.kind != "null"]
+        bound = [self.coerce(field, v) for v in present]
+        compared = column
+        if field.is_text:
+            compared, bound = func.lower(column), [str(v).lower() for v in bound]
+        has_null = len(present) != len(values)
+        if op == "IN":
+            clause = compared.in_(bound)
+            return or_(clause, column.is_(None)) if has_null else clause
+        clause = compared.not_in(bound)
+        return and_(clause, column.is_not(None)) if has_null else or_(clause, column.is_(None))
+
+    def like(self, field: Field, column: Any, value: Literal) -> ColumnElement[bool]:
+        if not field.is_text:
+            raise self.filter_error(value, f"invalid operator on {field.type} field: {field.name}")
+        if value.kind != "string":
+            raise self.type_error(field, value, "string", quoted=True)
+        return func.lower(column).like(func.lower(literal(value.value)), escape="\\")
+
+    def date_range(self, column: Any, op: str, value: Literal) -> ColumnElement[bool]:
+        """A relative date is a span of whole UTC days: = inside, < before, > after it."""
+        start, end = relative_span(value.value, utcnow())
+        spans = {
+            "=": and_(column >= start, column < end),
+            "!=": or_(column < start, column >= end, column.is_(None)),
+            "<": column < start,
+            "<=": column < end,
+            ">": column >= end,
+            ">=": column >= start,
+        }
+        return spans[op]
 
     def coerce(self, field: Field, value: Literal) -> Any:
         """The Python value to bind, after SOQL's type rules for the field."""
@@ -404,7 +678,9 @@ class Compiler:
                 raise self.type_error(field, value, "boolean", quoted=False)
             return value.value
         if field.type == "datetime":
-            raise self.type_error(field, value, "dateTime", quoted=False)  # date literals: later
+            if value.kind != "datetime":
+                raise self.type_error(field, value, "dateTime", quoted=False)
+            return value.value
         if value.kind != "string":
             raise self.type_error(field, value, "string", quoted=True)
         if field.type in ("id", "reference"):
@@ -426,6 +702,24 @@ class Compiler:
 
     def filter_error(self, value: Literal, message: str) -> RestError:
         return query_error(self.soql, value.pos, InvalidQueryFilterOperator, message)
+
+
+ID_LABEL = "__id"
+
+
+def relative_span(value: tuple[str, int | None], now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of a relative date literal in UTC; LAST_N_DAYS:n ends with today."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = timedelta(days=1)
+    keyword, n = value
+    spans = {
+        "TODAY": (today, today + day),
+        "YESTERDAY": (today - day, today),
+        "TOMORROW": (today + day, today + 2 * day),
+        "LAST_N_DAYS": (today - (n or 0) * day, today + day),
+        "NEXT_N_DAYS": (today, today + ((n or 0) + 1) * day),
+    }
+    return spans[keyword]
 
 
 def compile_soql(soql: str) -> CompiledQuery:

@@ -31,4 +31,9 @@ def versions(newest: str) -> list[dict[str, str]]:
 def resources(version: str, identity_url: str) -> dict[str, Any]:
     """The resources this mock serves under a version; ``identity`` is absolute."""
     base = f"/services/data/v{version}"
-    return {"sobjects": f"{base}/sobjects", "query": f"{base}/query", "identity": identity_url}
+    return {
+        "sobjects": f"{base}/sobjects",
+        "query": f"{base}/query",
+        "queryAll": f"{base}/queryAll",
+        "identity": identity_url,
+    }

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from devstack import APPS
+from devstack import FREE_PORTS
 from devstack import Stack
 from devstack import StackError
 from devstack.__main__ import banner
@@ -19,19 +20,20 @@ def test_default_ports_and_urls_are_the_documented_ones() -> None:
     assert stack.urls == {
         "idp": "http://127.0.0.1:8001",
         "sf": "http://127.0.0.1:8002",
+        "sf_tls": "https://127.0.0.1:8443",
         "portal": "http://127.0.0.1:8000",
     }
 
 
 def test_zero_ports_become_distinct_free_ports(tmp_path: Path) -> None:
-    stack = Stack(tmp_path, ports={"portal": 0, "idp": 0, "sf": 0})
+    stack = Stack(tmp_path, ports=FREE_PORTS)
     ports = set(stack.ports.values())
-    assert len(ports) == 3 and 0 not in ports
+    assert len(ports) == len(APPS) and 0 not in ports
     assert not any(port_in_use(port) for port in ports)
 
 
 def test_environment_tells_every_app_every_peer_and_its_own_folder(tmp_path: Path) -> None:
-    stack = Stack(tmp_path, ports={"portal": 0, "idp": 0, "sf": 0}, extra_env={"X_EXTRA": "1"})
+    stack = Stack(tmp_path, ports=FREE_PORTS, extra_env={"X_EXTRA": "1"})
     for app in APPS:
         assert stack.env[app.url_var] == stack.urls[app.name]
         assert stack.env[f"{app.prefix}_DEMO_CONTROLS"] == "1"
@@ -65,7 +67,7 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
 
 
 def test_banner_prints_urls_and_demo_logins(tmp_path: Path) -> None:
-    text = banner(Stack(tmp_path, ports={"portal": 0, "idp": 0, "sf": 0}))
+    text = banner(Stack(tmp_path, ports=FREE_PORTS))
     for needle in ("ada@speakers.example", "ada-demo", "grace@speakers.example", "grace-demo"):
         assert needle in text
     assert "http://127.0.0.1:" in text and "Ctrl-C" in text

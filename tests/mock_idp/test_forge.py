@@ -156,7 +156,9 @@ def test_valid_tokens_carry_the_chosen_user_and_audience(demo):
     assert (claims["sub"], claims["aud"]) == ("00u1grace1demo1spkr0", "api://x")
     record = forge(demo, "saml2", "valid", user="grace@speakers.example", audience="urn:sf")
     root = etree.fromstring(_b64url_decode(record["token"]))
-    assert root.find("saml:Subject/saml:NameID", NS).text == "grace@speakers.example"
+    name_id = root.find("saml:Subject/saml:NameID", NS)
+    assert name_id.text == "00u1grace1demo1spkr0"  # persistent: the OIDC sub
+    assert name_id.get("Format") == "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
     assert saml_failure(record["token"], saml_certificate(demo), "urn:sf") is None
     assert "=" not in record["token"] and "+" not in record["token"]  # base64url, no padding
 

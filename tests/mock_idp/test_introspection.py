@@ -134,6 +134,30 @@ def test_another_clients_token_is_inactive_for_the_caller(flow, other_app):
     assert introspect(flow, body["refresh_token"], other_app).json == {"active": False}
 
 
+def test_a_resource_server_introspects_the_tokens_of_the_clients_it_serves(flow):
+    body = flow.tokens(scope=OFFLINE)
+    salesforce = ("salesforce-introspection", "sf-introspect-demo-secret")
+
+    access = introspect(flow, body["access_token"], salesforce).json
+    refresh = introspect(flow, body["refresh_token"], salesforce).json
+
+    assert (access["active"], access["client_id"], access["sub"]) == (
+        True,
+        "speaker-portal",
+        ADA_ID,
+    )
+    assert (refresh["active"], refresh["client_id"]) == (True, "speaker-portal")
+
+
+def test_a_resource_server_learns_nothing_about_other_clients_tokens(flow, app, other_app):
+    with app.app_context():
+        db.session.get(Client, "salesforce-introspection").introspects_for = ["other-app"]
+        db.session.commit()
+    body = flow.tokens(scope=OFFLINE)
+    salesforce = ("salesforce-introspection", "sf-introspect-demo-secret")
+    assert introspect(flow, body["access_token"], salesforce).json == {"active": False}
+
+
 @pytest.mark.parametrize("endpoint", [INTROSPECT, REVOKE])
 @pytest.mark.parametrize(
     ("headers", "data", "status", "error"),

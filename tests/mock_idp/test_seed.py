@@ -29,7 +29,7 @@ def test_demo_seed_twice_adds_and_changes_nothing(app):
     assert result.output == ""
     assert snapshot(app) == before
     assert len(before["users"]) == 2
-    assert len(before["clients"]) == 2  # the portal and the schedule service
+    assert len(before["clients"]) == 3  # the portal, the schedule service, Salesforce's handler
 
 
 def test_demo_speakers_match_the_documented_defaults(app):

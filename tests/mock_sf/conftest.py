@@ -3,6 +3,8 @@ with a key generated here, and helpers to exchange tokens and call the REST API.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -141,8 +143,18 @@ def idp(signing_key: rsa.RSAPrivateKey) -> FakeIdp:
     return FakeIdp(signing_key)
 
 
+@pytest.fixture(scope="session")
+def sf_signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """mock_sf's own ID-token key, generated once per session (generation is the slow part)."""
+    from mock_sf.oauth.keys import generate_jwk
+
+    path = tmp_path_factory.mktemp("mock_sf_keys") / "signing_key.json"
+    path.write_text(json.dumps(generate_jwk()))
+    return str(path)
+
+
 @pytest.fixture
-def app(tmp_path: Any, idp: FakeIdp) -> Iterator[Flask]:
+def app(tmp_path: Any, idp: FakeIdp, sf_signing_key_file: str) -> Iterator[Flask]:
     """mock_sf on a fresh SQLite file, demo data seeded, IdP callouts faked."""
     app = create_app(
         {
@@ -152,6 +164,7 @@ def app(tmp_path: Any, idp: FakeIdp) -> Iterator[Flask]:
             "IDP_URL": IDP_URL,
             "SF_URL": SF_URL,
             "ARGON2_PROFILE": "CHEAPEST",
+            "SIGNING_KEY_FILE": sf_signing_key_file,
         }
     )
     app.extensions["mock_sf.jwks"].fetch = idp.fetch_jwks
@@ -219,3 +232,42 @@ class Api:
 @pytest.fixture
 def api(client: FlaskClient, idp: FakeIdp) -> Api:
     return Api(client, idp)
+
+
+class SetupAdmin:
+    """Drive the Setup console as a browser would: real login form, real CSRF tokens."""
+
+    USERNAME = "admin@sf.example"
+    PASSWORD = "admin-demo"
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def csrf_token(self, path: str = "/setup/login") -> str:
+        """The CSRF token from a page's form."""
+        page = self.client.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, username: str = USERNAME, password: str = PASSWORD) -> Any:
+        data = {"csrf_token": self.csrf_token(), "username": username, "password": password}
+        return self.client.post("/setup/login", data=data)
+
+    def post(self, path: str, data: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        """POST a Setup form with a fresh CSRF token."""
+        token = self.csrf_token("/setup/")
+        return self.client.post(path, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+@pytest.fixture
+def setup_browser(client: FlaskClient) -> SetupAdmin:
+    """A Setup client not yet logged in."""
+    return SetupAdmin(client)
+
+
+@pytest.fixture
+def setup_admin(setup_browser: SetupAdmin) -> SetupAdmin:
+    """A client logged in to Setup as the demo admin."""
+    assert setup_browser.login().status_code == 303
+    return setup_browser

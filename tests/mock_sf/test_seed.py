@@ -41,9 +41,15 @@ def test_demo_data(app: Flask) -> None:
         handler = link.handler
         assert handler.developer_name == "SpeakerTokenHandler" and handler.is_enabled
         assert handler.is_user_creation_allowed
-        assert (handler.supports_access_token, handler.supports_id_token, handler.supports_jwt) == (
-            True,
-        ) * 3
+        assert handler.handler_class == "mock_sf.handlers.composite:BuiltInTokenExchangeHandler"
+        supported = (
+            handler.supports_access_token,
+            handler.supports_refresh_token,
+            handler.supports_id_token,
+            handler.supports_jwt,
+            handler.supports_saml2,
+        )
+        assert supported == (True,) * 5
         admin = db.session.scalar(
             select(models.User).where(models.User.username == "admin@sf.example")
         )

@@ -282,11 +282,11 @@ def test_unknown_field_in_fields_param(api: Any, idp: Any) -> None:
 def test_unsupported_method_is_a_405_array(api: Any, idp: Any) -> None:
     token = api.token_for(idp.ADA_SUB)
     case_id = api.post(CASES, token, json={"Subject": "x"}).get_json()["id"]
-    response = api.client.delete(f"{CASES}{case_id}/", headers={"Authorization": f"Bearer {token}"})
+    response = api.client.put(f"{CASES}{case_id}/", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 405
     assert response.get_json() == [
         {
-            "message": "HTTP Method 'DELETE' not allowed. Allowed are GET,HEAD",
+            "message": "HTTP Method 'PUT' not allowed. Allowed are DELETE,GET,HEAD,PATCH",
             "errorCode": "METHOD_NOT_ALLOWED",
         }
     ]

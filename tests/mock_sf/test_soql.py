@@ -82,9 +82,9 @@ def test_string_escapes() -> None:
         ("SELECT Id FROM Case LIMIT 1.5", errors.MalformedQuery, "unexpected token: '1.5'"),
         ("SELECT Id FROM Case; DROP TABLE case", errors.MalformedQuery, "unexpected token: ';'"),
         (
-            "SELECT Id FROM Case WHERE Subject LIKE 'x%'",
+            "SELECT Id FROM Case WHERE Subject LIKE",
             errors.MalformedQuery,
-            "unexpected token: 'LIKE'",
+            "unexpected token: '<EOF>'",
         ),
     ],
 )
@@ -172,3 +172,147 @@ def test_fifteen_char_ids_are_compared_in_their_18_char_form() -> None:
 def test_null_comparisons_become_is_null() -> None:
     sql, _ = compiled_sql("SELECT Id FROM Case WHERE ContactId = NULL OR AccountId != NULL")
     assert "contact_id IS NULL" in sql and "account_id IS NOT NULL" in sql
+
+
+# ---------------------------------------------------------------- the round-2 grammar
+
+
+def test_parses_relationships_in_like_dates_and_count() -> None:
+    text = (
+        "SELECT Subject, Contact.Name FROM Case WHERE Status IN ('New', 'Working') AND"
+        " Type NOT IN ('Other') AND Subject LIKE 'Mic%'"
+        " AND CreatedDate >= 2024-05-01T12:00:00+02:00"
+        " AND CreatedDate < LAST_N_DAYS:7"
+    )
+    query = soql.parse(text)
+    assert [field.name for field in query.fields] == ["Subject", "Contact.Name"]
+    status_in, type_not_in, like, after, relative = query.where.operands
+    assert status_in.op == "IN" and [v.value for v in status_in.value] == ["New", "Working"]
+    assert type_not_in.op == "NOT IN"
+    assert (like.op, like.value.value) == ("LIKE", "Mic%")
+    assert after.value.kind == "datetime"
+    assert after.value.value.isoformat() == "2024-05-01T10:00:00"  # UTC, naive like the columns
+    assert relative.value == soql.Literal("relative", ("LAST_N_DAYS", 7), text.index("LAST_N"))
+    count = soql.parse("select count() from Case")
+    assert (count.count, count.fields) == (True, ())
+
+
+def test_relationships_compile_to_outer_joins_on_aliases() -> None:
+    sql, _ = compiled_sql(
+        "SELECT Owner.Name, CreatedBy.Name FROM Case WHERE Contact.Email = 'a@b.example'"
+    )
+    assert 'LEFT OUTER JOIN "user" AS rel_owner ON rel_owner.id = "case".owner_id' in sql
+    assert 'LEFT OUTER JOIN "user" AS rel_createdby' in sql
+    assert "LEFT OUTER JOIN contact AS rel_contact" in sql
+
+
+def test_not_equal_and_not_in_also_match_null() -> None:
+    sql, _ = compiled_sql("SELECT Id FROM Case WHERE Type != 'Other'")
+    assert '"case".type IS NULL' in sql
+    sql, _ = compiled_sql("SELECT Id FROM Case WHERE Type NOT IN ('Other')")
+    assert '"case".type IS NULL' in sql
+    sql, _ = compiled_sql("SELECT Id FROM Case WHERE Type IN ('Other', null)")
+    assert '"case".type IS NULL' in sql
+
+
+def test_like_binds_the_pattern_with_an_escape() -> None:
+    sql, params = compiled_sql(r"SELECT Id FROM Case WHERE Subject LIKE '50\%%'")
+    assert "LIKE lower(:param_1) ESCAPE '\\'" in sql
+    assert params["param_1"] == r"50\%%"
+
+
+def test_relative_dates_are_whole_utc_days() -> None:
+    from datetime import datetime
+
+    now = datetime(2026, 3, 10, 15, 30)
+    assert soql.relative_span(("TODAY", None), now) == (
+        datetime(2026, 3, 10),
+        datetime(2026, 3, 11),
+    )
+    assert soql.relative_span(("LAST_N_DAYS", 3), now) == (
+        datetime(2026, 3, 7),
+        datetime(2026, 3, 11),
+    )
+    assert soql.relative_span(("NEXT_N_DAYS", 1), now) == (
+        datetime(2026, 3, 10),
+        datetime(2026, 3, 12),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "error", "detail"),
+    [
+        (
+            "SELECT Foo.Name FROM Case",
+            errors.InvalidField,
+            "Didn't understand relationship 'Foo' in field path. If you are attempting to use a"
+            " custom relationship, be sure to append the '__r' after the custom relationship name."
+            " Please reference your WSDL or the describe call for the appropriate names.",
+        ),
+        (
+            "SELECT Contact.Nope FROM Case",
+            errors.InvalidField,
+            "No such column 'Nope' on entity 'Contact'. If you are attempting to use a custom"
+            " field, be sure to append the '__c' after the custom field name. Please reference"
+            " your WSDL or the describe call for the appropriate names.",
+        ),
+        (
+            "SELECT Contact.Name, contact.name FROM Case",
+            errors.InvalidField,
+            "duplicate field selected: Contact.Name",
+        ),
+        (
+            "SELECT Id FROM Case WHERE CreatedDate > 2024-01-01",
+            errors.InvalidQueryFilterOperator,
+            "value of filter criterion for field 'CreatedDate' must be of type dateTime and should"
+            " not be enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM Case WHERE CreatedDate > '2024-01-01T00:00:00Z'",
+            errors.InvalidQueryFilterOperator,
+            "value of filter criterion for field 'CreatedDate' must be of type dateTime and should"
+            " not be enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM Case WHERE Subject = TODAY",
+            errors.InvalidQueryFilterOperator,
+            "value of filter criterion for field 'Subject' must be of type string and should be"
+            " enclosed in quotes",
+        ),
+        (
+            "SELECT Id FROM Case WHERE IsClosed LIKE 'x'",
+            errors.InvalidQueryFilterOperator,
+            "invalid operator on boolean field: IsClosed",
+        ),
+        (
+            "SELECT Id FROM Case WHERE ContactId LIKE '003%'",
+            errors.InvalidQueryFilterOperator,
+            "invalid operator on reference field: ContactId",
+        ),
+        (
+            "SELECT Id FROM Case OFFSET 2001",
+            errors.NumberOutsideValidRange,
+            "Maximum SOQL offset allowed is 2000",
+        ),
+    ],
+)
+def test_round_two_semantic_errors(text: str, error: type[errors.RestError], detail: str) -> None:
+    with pytest.raises(error) as caught:
+        soql.compile_soql(text)
+    assert caught.value.message.endswith(detail)
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [
+        ("SELECT Id FROM Case WHERE Status IN ()", ")"),
+        ("SELECT Id FROM Case WHERE Status NOT = 'New'", "="),
+        ("SELECT Id FROM Case WHERE CreatedDate > 2024-13-01T00:00:00Z", "2024-13-01T00:00:00Z"),
+        ("SELECT Id FROM Case WHERE CreatedDate > LAST_N_DAYS", "<EOF>"),
+        ("SELECT COUNT(), Id FROM Case", ","),
+    ],
+)
+def test_round_two_malformed_queries(text: str, token: str) -> None:
+    with pytest.raises(errors.MalformedQuery) as caught:
+        soql.compile_soql(text)
+    assert caught.value.message.endswith(f"\nunexpected token: '{token}'")

@@ -89,11 +89,21 @@ def test_signature_matches_the_contract_example() -> None:
     )
 
 
-def test_without_scope_all_app_scopes_are_granted_except_unissued_ones(api: Any, idp: Any) -> None:
+def test_without_scope_all_app_scopes_are_granted_with_their_tokens(api: Any, idp: Any) -> None:
     body = api.exchange(idp.access_token(), scope=None).get_json()
-    # refresh_token and openid are assigned to the app, but no refresh/ID token is issued yet.
-    assert body["scope"] == "api"
-    assert "refresh_token" not in body and "id_token" not in body
+    # The app has "api refresh_token openid": a refresh token and an ID token come with them.
+    assert body["scope"] == "api openid refresh_token"
+    assert list(body) == [
+        "access_token",
+        "refresh_token",
+        "signature",
+        "scope",
+        "id_token",
+        "instance_url",
+        "id",
+        "token_type",
+        "issued_at",
+    ]
 
 
 def test_the_access_token_is_stored_only_as_a_hash(app: Flask, api: Any, idp: Any) -> None:
@@ -376,15 +386,6 @@ NEGATIVE: list[tuple[str, TokenCase, tuple[str, str]]] = [
         ("invalid_request", "token handler not found"),
     ),
     (
-        "token type the handler does not support",
-        lambda idp: (
-            idp.access_token(),
-            {"subject_token_type": "urn:ietf:params:oauth:token-type:saml2"},
-            {},
-        ),
-        ("invalid_request", "token handler not found"),
-    ),
-    (
         "unknown subject_token_type",
         lambda idp: (idp.access_token(), {"subject_token_type": "urn:example:nope"}, {}),
         ("invalid_request", "invalid subject token type"),
@@ -447,6 +448,10 @@ def _disable_handler() -> None:
     db.session.scalar(select(OauthTokenExchangeHandler)).is_enabled = False
 
 
+def _unsupport_access_tokens() -> None:
+    db.session.scalar(select(OauthTokenExchangeHandler)).supports_access_token = False
+
+
 def _deactivate_ada() -> None:
     db.session.scalar(select(User).where(User.username == "ada@speakers.example")).is_active = False
 
@@ -465,6 +470,12 @@ def _deactivate_ada() -> None:
             "ada",
             ("invalid_request", "token handler not found"),
             id="handler disabled",
+        ),
+        pytest.param(
+            _unsupport_access_tokens,
+            "ada",
+            ("invalid_request", "token handler not found"),
+            id="token type the handler does not support",
         ),
         pytest.param(
             _disable_user_creation,
@@ -497,8 +508,8 @@ def test_without_token_handler_the_apps_default_handler_runs(api: Any, idp: Any)
     "name",
     [
         "SpeakerTokenHandler",
-        "JwtTokenExchangeHandler",
-        "mock_sf.handlers.jwt:JwtTokenExchangeHandler",
+        "BuiltInTokenExchangeHandler",
+        "mock_sf.handlers.composite:BuiltInTokenExchangeHandler",
     ],
 )
 def test_token_handler_accepts_developer_name_or_class(api: Any, idp: Any, name: str) -> None:

@@ -1,0 +1,88 @@
+"""Setup console forms (Flask-WTF: every POST form carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField
+from wtforms import HiddenField
+from wtforms import PasswordField
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms import SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf
+from wtforms.validators import DataRequired
+from wtforms.validators import Length
+
+# Handler record flags for each subject_token_type, in the order Setup shows them.
+TOKEN_TYPE_FLAGS = (
+    ("supports_access_token", "Access token"),
+    ("supports_refresh_token", "Refresh token"),
+    ("supports_id_token", "ID token"),
+    ("supports_saml2", "SAML 2.0"),
+    ("supports_jwt", "JWT"),
+)
+
+
+class LoginForm(FlaskForm):
+    """Admin sign-in."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField("Log in")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class AppSettingsForm(FlaskForm):
+    """A connected app's token exchange settings."""
+
+    is_token_exchange_enabled = BooleanField("Enable Token Exchange Flow")
+    is_secret_required_for_token_exchange = BooleanField("Require Secret for Token Exchange Flow")
+    submit = SubmitField("Save")
+
+
+class HandlerForm(FlaskForm):
+    """A token exchange handler record."""
+
+    is_enabled = BooleanField("Enabled")
+    is_user_creation_allowed = BooleanField("Allow this handler to create users")
+    supports_access_token = BooleanField("Access token")
+    supports_refresh_token = BooleanField("Refresh token")
+    supports_id_token = BooleanField("ID token")
+    supports_saml2 = BooleanField("SAML 2.0")
+    supports_jwt = BooleanField("JWT")
+    submit = SubmitField("Save")
+
+
+class LogFilterForm(FlaskForm):
+    """Exchange log filter (a GET form: nothing changes, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    outcome = SelectField(
+        "Outcome",
+        choices=[
+            SelectChoice("", "All"),
+            SelectChoice("success", "Success"),
+            SelectChoice("failure", "Failure"),
+        ],
+        default="",
+    )
+    submit = SubmitField("Filter")
+
+
+class ScorecardForm(FlaskForm):
+    """Which connected app's handlers the scorecard runs."""
+
+    app_id = SelectField("Connected app", coerce=int)
+    submit = SubmitField("Run scorecard")
+
+
+class UserActiveForm(FlaskForm):
+    """Activate ("1") or deactivate ("0") a user."""
+
+    active = HiddenField(validators=[AnyOf(["0", "1"])])
