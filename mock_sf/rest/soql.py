@@ -71,6 +71,8 @@ from mock_sf.rest.errors import NumberOutsideValidRange
 from mock_sf.rest.errors import RestError
 
 MAX_OFFSET = 2000
+# SOQL integers are 32-bit: a larger LIMIT or LAST_N_DAYS:n is out of range, not an overflow.
+MAX_INTEGER = 2**31 - 1
 
 # ---------------------------------------------------------------- tokens
 
@@ -230,7 +232,7 @@ class Parser:
         self.expect_keyword("SELECT")
         count = False
         fields: list[FieldRef] = []
-        next_token = self.tokens[self.index + 1]
+        next_token = self.tokens[min(self.index + 1, len(self.tokens) - 1)]  # EOF stays EOF
         if self.at_keyword("COUNT") and next_token.kind == "punct" and next_token.text == "(":
             self.advance()
             self.advance()
@@ -350,7 +352,7 @@ class Parser:
                 raise query_error(
                     self.soql, amount.pos, MalformedQuery, f"unexpected token: '{amount.text}'"
                 )
-            return Literal("relative", (token.text.upper(), int(amount.text)), token.pos)
+            return Literal("relative", (token.text.upper(), self.bounded(amount)), token.pos)
         raise self.unexpected()
 
     def order_item(self) -> OrderItem:
@@ -375,7 +377,18 @@ class Parser:
             raise query_error(
                 self.soql, token.pos, MalformedQuery, f"unexpected token: '{token.text}'"
             )
-        return int(token.text)
+        return self.bounded(token)
+
+    def bounded(self, token: Token) -> int:
+        value = int(token.text)
+        if value > MAX_INTEGER:
+            raise query_error(
+                self.soql,
+                token.pos,
+                NumberOutsideValidRange,
+                f"{token.text} is outside the valid range of integers",
+            )
+        return value
 
 
 _RESERVED = frozenset(
@@ -712,12 +725,14 @@ def relative_span(value: tuple[str, int | None], now: datetime) -> tuple[datetim
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     day = timedelta(days=1)
     keyword, n = value
+    # Past ~1,900 years either way a span would leave the calendar: clamp instead of overflowing.
+    n = min(n or 0, 700_000)
     spans = {
         "TODAY": (today, today + day),
         "YESTERDAY": (today - day, today),
         "TOMORROW": (today + day, today + 2 * day),
-        "LAST_N_DAYS": (today - (n or 0) * day, today + day),
-        "NEXT_N_DAYS": (today, today + ((n or 0) + 1) * day),
+        "LAST_N_DAYS": (today - n * day, today + day),
+        "NEXT_N_DAYS": (today, today + (n + 1) * day),
     }
     return spans[keyword]
 

@@ -86,6 +86,17 @@ def test_string_escapes() -> None:
             errors.MalformedQuery,
             "unexpected token: '<EOF>'",
         ),
+        ("SELECT", errors.MalformedQuery, "unexpected token: '<EOF>'"),
+        (
+            "SELECT Id FROM Case LIMIT 99999999999999999999",
+            errors.NumberOutsideValidRange,
+            "99999999999999999999 is outside the valid range of integers",
+        ),
+        (
+            "SELECT Id FROM Case WHERE CreatedDate = LAST_N_DAYS:2147483648",
+            errors.NumberOutsideValidRange,
+            "2147483648 is outside the valid range of integers",
+        ),
     ],
 )
 def test_malformed_queries(text: str, error: type[errors.RestError], detail: str) -> None:
