@@ -2,11 +2,13 @@
 
 Authlib checks state, sends the PKCE verifier and validates the ID token (signature from the
 IdP's JWKS, iss, aud, exp, nonce); this module keeps who logged in and their tokens, server-side.
+Logout ends the portal login, revokes the refresh token (RFC 7009) and then sends the browser to
+the IdP's end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0), which sends it back home.
 """
 
 from __future__ import annotations
 
-import time
+import secrets
 from collections.abc import Iterator
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -15,8 +17,10 @@ from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
 import requests
+from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_client import OAuth
 from authlib.integrations.flask_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
 from flask import Blueprint
 from flask import Flask
 from flask import Response
@@ -30,6 +34,7 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 from joserfc.errors import JoseError
+from sqlalchemy import delete
 from sqlalchemy import select
 
 from .errors import IdpUnavailable
@@ -43,12 +48,9 @@ from .models import db
 login_manager = LoginManager()
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
-# Used only when the IdP's token response has no expires_in: the exchange will tell if it is wrong.
-FALLBACK_TOKEN_LIFETIME = 300
-
 
 class LoginExpired(Exception):
-    """The login can no longer reach Salesforce (IdP access token expired): log in again."""
+    """The login can get no fresh IdP access token (no refresh token, or refused): log in again."""
 
 
 def init_app(app: Flask) -> None:
@@ -62,7 +64,8 @@ def init_app(app: Flask) -> None:
         client_id=app.config["IDP_CLIENT_ID"],
         client_secret=app.config["IDP_CLIENT_SECRET"],
         client_kwargs={
-            "scope": "openid profile email",
+            # offline_access: a refresh token, so the portal can get fresh access tokens.
+            "scope": "openid profile email offline_access",
             "code_challenge_method": "S256",
             "default_timeout": app.config["HTTP_TIMEOUT"],
         },
@@ -108,9 +111,15 @@ def callback() -> Response:
 
 @bp.post("/logout")
 def logout() -> Response:
-    if current_user.is_authenticated:
-        end_login(current_user._get_current_object())
-    return redirect(url_for("home.index"), 303)
+    """End the portal login, revoke its refresh token, then end the IdP session too."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("home.index"), 303)
+    login = current_user._get_current_object()
+    id_token, refresh_token = login.idp_id_token, login.idp_refresh_token
+    end_login(login)
+    if refresh_token:
+        revoke_refresh_token(refresh_token)
+    return redirect(idp_logout_url(id_token) or url_for("home.index"), 303)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -147,6 +156,60 @@ def idp_errors() -> Iterator[None]:
         raise LoginFailed("invalid_response", str(exc)) from exc
 
 
+def idp_metadata() -> dict[str, Any]:
+    """The IdP's discovery document, or {} when it cannot be fetched (logout goes on without)."""
+    try:
+        return idp().load_server_metadata()
+    except (requests.RequestException, ValueError) as exc:
+        current_app.logger.warning("IdP discovery failed during logout: %s", exc)
+        return {}
+
+
+def revoke_refresh_token(refresh_token: str) -> None:
+    """Revoke the refresh token at the IdP (RFC 7009), best effort: logout never fails on it."""
+    endpoint = idp_metadata().get("revocation_endpoint")
+    if not endpoint:
+        return
+    client = idp()
+    timeout = client.client_kwargs["default_timeout"]
+    with OAuth2Session(client.client_id, client.client_secret, default_timeout=timeout) as http:
+        try:
+            response = http.revoke_token(
+                endpoint, token=refresh_token, token_type_hint="refresh_token"
+            )
+        except requests.RequestException as exc:
+            current_app.logger.warning("Refresh token revocation failed: %s", exc)
+            return
+    if not response.ok:
+        current_app.logger.warning(
+            "Refresh token revocation refused: HTTP %s %s", response.status_code, response.text
+        )
+
+
+def idp_logout_url(id_token: str) -> str | None:
+    """The IdP's end_session_endpoint for this login (RP-Initiated Logout 1.0 §2), or None."""
+    endpoint = idp_metadata().get("end_session_endpoint")
+    if not endpoint:
+        return None
+    state = secrets.token_urlsafe(32)
+    session["logout_state"] = state
+    params = {
+        "id_token_hint": id_token,
+        "post_logout_redirect_uri": current_app.config["PORTAL_URL"] + url_for("home.index"),
+        "state": state,
+    }
+    return add_params_to_uri(endpoint, params)
+
+
+def logout_finished(state: str | None) -> bool:
+    """Whether the IdP sent the browser back from the logout this browser started."""
+    # A missing or foreign state is no error: the speaker just lands on the home page.
+    if not state:
+        return False
+    expected = session.pop("logout_state", None)
+    return expected is not None and secrets.compare_digest(state.encode(), expected.encode())
+
+
 def start_login(token: Mapping[str, Any]) -> LoginSession:
     """Record the speaker and a new login session holding the IdP's tokens."""
     claims = token.get("userinfo")
@@ -155,15 +218,8 @@ def start_login(token: Mapping[str, Any]) -> LoginSession:
     user = db.session.scalar(select(User).filter_by(sub=claims["sub"])) or User(sub=claims["sub"])
     user.email = claims.get("email", "")
     user.name = claims.get("name") or user.email or user.sub
-    login = LoginSession(
-        user=user,
-        idp_access_token=token["access_token"],
-        idp_access_token_expires_at=int(
-            token.get("expires_at") or time.time() + FALLBACK_TOKEN_LIFETIME
-        ),
-        idp_id_token=token["id_token"],
-        idp_refresh_token=token.get("refresh_token"),
-    )
+    login = LoginSession(user=user, idp_id_token=token["id_token"])
+    login.keep_idp_tokens(token)
     db.session.add(login)
     db.session.commit()
     return login
@@ -171,7 +227,8 @@ def start_login(token: Mapping[str, Any]) -> LoginSession:
 
 def end_login(login: LoginSession) -> None:
     """Forget this login's tokens and sign the browser out."""
-    db.session.delete(login)
+    # A statement, not session.delete(): another request may have deleted the row already.
+    db.session.execute(delete(LoginSession).where(LoginSession.id == login.id))
     db.session.commit()
     logout_user()
 

@@ -28,12 +28,11 @@ from wtforms.validators import AnyOf
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
-from .auth import LoginExpired
+from . import refresh
 from .errors import NotASpeaker
 from .htmx import is_htmx_request
 from .models import LoginSession
 from .models import db
-from .salesforce import ExchangeError
 from .salesforce import SalesforceApi
 from .salesforce import SalesforceApiError
 from .salesforce import SalesforceClient
@@ -92,33 +91,39 @@ class SpeakerCases:
         return self._call(lambda api, _: api.get("Case", case_id, ["CaseNumber"])["CaseNumber"])
 
     def _call(self, operation: Callable[[SalesforceApi, str], T]) -> T:
+        api, contact_id = self._session()
         try:
-            return operation(*self._session())
+            return operation(api, contact_id)
         except SessionInvalid:
-            # Salesforce dropped the session (expired, revoked): exchange again, once.
-            self.login.forget_salesforce()
-            db.session.commit()
-            try:
-                return operation(*self._session())
-            except ExchangeError as refused:
-                # The IdP token may be single use at Salesforce (a spent jti): a fresh login
-                # brings a fresh one, silently while the IdP session lasts.
-                raise LoginExpired() from refused
+            # Salesforce ended the session (expired, revoked): renew it, once.
+            api, contact_id = self._session(stale=api.access_token)
+            return operation(api, contact_id)
 
-    def _session(self) -> tuple[SalesforceApi, str]:
-        """The cached Salesforce session and contact id, exchanging the IdP token on first use."""
+    def _session(self, stale: str | None = None) -> tuple[SalesforceApi, str]:
+        """The cached Salesforce session and contact id, renewed when missing or `stale`."""
         login = self.login
-        if login.sf_access_token is None:
-            if login.idp_token_expired():
-                raise LoginExpired()
-            token = self.client.exchange(login.idp_access_token)
-            api = self.client.api(token.instance_url, token.access_token)
-            user = api.get("User", token.user_id, ["Id", "ContactId", "AccountId", "Name"])
-            if not user.get("ContactId"):
-                raise NotASpeaker("no_contact", "Your Salesforce user is not linked to a contact.")
-            login.cache_salesforce(token, user["ContactId"])
-            db.session.commit()
+        if login.sf_access_token in (None, stale):
+            with refresh.one_at_a_time(login):
+                # Another request of this login may have renewed it while this one waited.
+                if login.sf_access_token in (None, stale):
+                    self._exchange()
         return self.client.api(login.sf_instance_url, login.sf_access_token), login.sf_contact_id
+
+    def _exchange(self) -> None:
+        """Exchange an unspent IdP access token (refreshed if need be) for a Salesforce session."""
+        login = self.login
+        if login.idp_access_token_sent or login.idp_token_expired():
+            refresh.refresh_idp_tokens(login)
+        # Sent is spent: Salesforce may use up the token's jti even if its answer never arrives.
+        login.idp_access_token_sent = True
+        db.session.commit()
+        token = self.client.exchange(login.idp_access_token)
+        api = self.client.api(token.instance_url, token.access_token)
+        user = api.get("User", token.user_id, ["Id", "ContactId", "AccountId", "Name"])
+        if not user.get("ContactId"):
+            raise NotASpeaker("no_contact", "Your Salesforce user is not linked to a contact.")
+        login.cache_salesforce(token, user["ContactId"])
+        db.session.commit()
 
 
 def case_query(contact_id: str) -> str:

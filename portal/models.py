@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 from datetime import UTC
 from datetime import datetime
+from typing import Any
 
 import click
 from flask import Flask
@@ -16,12 +18,16 @@ from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import event
+from sqlalchemy import inspect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from .salesforce import SalesforceToken
+
+# Used only when the IdP's token response has no expires_in: the exchange will tell if it is wrong.
+FALLBACK_TOKEN_LIFETIME = 300
 
 
 class Base(DeclarativeBase):
@@ -61,6 +67,12 @@ class LoginSession(UserMixin, db.Model):
     idp_access_token_expires_at: Mapped[int]
     idp_id_token: Mapped[str] = mapped_column(Text)
     idp_refresh_token: Mapped[str | None] = mapped_column(Text)
+    # Salesforce takes each IdP access token once (mock_sf spends its jti): once sent, a new
+    # exchange needs a fresh one from the refresh token.
+    idp_access_token_sent: Mapped[bool] = mapped_column(default=False)
+    # Who may renew this login's tokens right now (see refresh.py), and until when.
+    renewal_lease: Mapped[str | None] = mapped_column(String(32))
+    renewal_lease_until: Mapped[int | None]
 
     # The Salesforce session exchanged for the IdP access token, cached until Salesforce drops it.
     sf_access_token: Mapped[str | None] = mapped_column(Text)
@@ -74,6 +86,16 @@ class LoginSession(UserMixin, db.Model):
         """Whether the IdP access token can no longer be exchanged."""
         return (time.time() if now is None else now) >= self.idp_access_token_expires_at
 
+    def keep_idp_tokens(self, token: Mapping[str, Any]) -> None:
+        """Store the IdP's token response (at login or refresh); the ID token stays the login's."""
+        self.idp_access_token = token["access_token"]
+        self.idp_access_token_expires_at = int(
+            token.get("expires_at") or time.time() + FALLBACK_TOKEN_LIFETIME
+        )
+        self.idp_access_token_sent = False
+        # The IdP rotates refresh tokens; one that does not keeps the old one valid (RFC 6749 §6).
+        self.idp_refresh_token = token.get("refresh_token") or self.idp_refresh_token
+
     def cache_salesforce(self, token: SalesforceToken, contact_id: str) -> None:
         """Keep a Salesforce session for the next requests of this login."""
         self.sf_access_token = token.access_token
@@ -82,15 +104,6 @@ class LoginSession(UserMixin, db.Model):
         self.sf_user_id = token.user_id
         self.sf_issued_at = token.issued_at
         self.sf_contact_id = contact_id
-
-    def forget_salesforce(self) -> None:
-        """Drop the cached Salesforce session (Salesforce said it is no longer valid)."""
-        self.sf_access_token = None
-        self.sf_instance_url = None
-        self.sf_identity_url = None
-        self.sf_user_id = None
-        self.sf_issued_at = None
-        self.sf_contact_id = None
 
 
 def init_app(app: Flask) -> None:
@@ -117,4 +130,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def init_db_command(demo: bool) -> None:
     """Create the portal's tables (idempotent)."""
     # No demo rows: speakers and cases live at the IdP and in Salesforce; users appear on login.
+    # Login sessions are disposable: when an upgrade changed their columns, start them afresh
+    # (speakers log in again) instead of failing on a missing column.
+    table = LoginSession.__table__
+    inspector = inspect(db.engine)
+    if inspector.has_table(table.name):
+        stored = {column["name"] for column in inspector.get_columns(table.name)}
+        if stored != set(table.columns.keys()):
+            table.drop(db.engine)
     db.create_all()

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask
 from flask import Response
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
 
-# Scripts and styles only from our own static files: htmx is vendored, and base.html's
-# htmx-config turns off its inline indicator styles and its eval.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+
+def content_security_policy(idp_issuer: str) -> str:
+    """A strict policy: only our own static files, forms only to us and the IdP."""
+    # htmx is vendored, and base.html's htmx-config turns off its inline styles and its eval.
+    # Browsers check form-action along redirects, and "Log out" goes on to the IdP's logout.
+    idp = urlsplit(idp_issuer)
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        f"object-src 'none'; base-uri 'none'; form-action 'self' {idp.scheme}://{idp.netloc}; "
+        "frame-ancestors 'none'"
+    )
 
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
-    app.after_request(add_security_headers)
+    policy = content_security_policy(app.config["IDP_ISSUER"])
 
-
-def add_security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

@@ -51,9 +51,17 @@ def test_ada_logs_a_case_and_logs_out(page: Page, stack: Stack) -> None:
     page.reload()  # the case lives in Salesforce, not in the page
     expect(rows.first).to_contain_text("Lapel microphone for the keynote")
 
+    # Logging out ends the IdP session too: the IdP sends her back home, and asks for her
+    # password at the next login.
     page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    expect(page).to_have_url(re.compile(re.escape(stack.urls["portal"]) + r"/\?state="))
+    expect(page.get_by_role("status")).to_have_text(
+        "You are logged out, at the identity provider too."
+    )
     expect(page.get_by_text("Signed in as")).to_have_count(0)
+    page.get_by_role("link", name="Log in").click()
+    expect(page).to_have_url(re.compile("^" + re.escape(stack.urls["idp"])))
+    expect(page.get_by_label("Password")).to_be_visible()
 
 
 def test_grace_is_created_in_salesforce_by_her_first_case(

@@ -12,8 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import jwt
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
 from requests.adapters import BaseAdapter
@@ -33,6 +35,17 @@ ORG_ID = "00D000000000001AAA"
 SF_USER_ID = "005000000000001AAA"
 CONTACT_ID = "003000000000001AAA"
 IDENTITY_URL = f"{SF_URL}/id/{ORG_ID}/{SF_USER_ID}"
+
+ISSUER = f"{IDP_URL}/oauth2/default"
+IDP_METADATA = {
+    "issuer": ISSUER,
+    "authorization_endpoint": f"{ISSUER}/v1/authorize",
+    "token_endpoint": f"{ISSUER}/v1/token",
+    "jwks_uri": f"{ISSUER}/v1/keys",
+    "revocation_endpoint": f"{ISSUER}/v1/revoke",
+    "end_session_endpoint": f"{ISSUER}/v1/logout",
+    "id_token_signing_alg_values_supported": ["RS256"],
+}
 
 Reply = tuple[int, Any] | Exception | Callable[[requests.PreparedRequest], Any]
 
@@ -105,6 +118,49 @@ def app(tmp_path, monkeypatch: pytest.MonkeyPatch, transport: FakeTransport) -> 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def idp_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.fixture
+def idp(transport: FakeTransport, idp_key: rsa.RSAPrivateKey) -> FakeTransport:
+    """The IdP's discovery document and keys; tests add the token endpoint's answers."""
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(idp_key.public_key(), as_dict=True)
+    transport.route("GET", f"{ISSUER}/.well-known/openid-configuration", (200, IDP_METADATA))
+    transport.route(
+        "GET", IDP_METADATA["jwks_uri"], (200, {"keys": [{**jwk, "kid": "k1", "alg": "RS256"}]})
+    )
+    return transport
+
+
+class Issuer:
+    """The fake IdP's endpoints and its answers to the refresh grant."""
+
+    issuer = ISSUER
+    metadata = IDP_METADATA
+    token_endpoint = IDP_METADATA["token_endpoint"]
+    revocation_endpoint = IDP_METADATA["revocation_endpoint"]
+    end_session_endpoint = IDP_METADATA["end_session_endpoint"]
+
+    @staticmethod
+    def refreshed(number: int) -> dict[str, Any]:
+        """Rotated tokens, numbered `number`, as the refresh grant returns them."""
+        return {
+            "access_token": f"idp-access-token-{number}",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "scope": "openid profile email offline_access",
+            "id_token": f"refreshed-id-token-{number}",
+            "refresh_token": f"idp-refresh-token-{number}",
+        }
+
+
+@pytest.fixture
+def issuer() -> type[Issuer]:
+    return Issuer
 
 
 class Org:
@@ -187,7 +243,12 @@ class Speaker:
         self.client = client
         self.login_id: str | None = None
 
-    def log_in(self, expires_in: int = 3600, name: str = "Ada Lovelace") -> str:
+    def log_in(
+        self,
+        expires_in: int = 3600,
+        name: str = "Ada Lovelace",
+        refresh_token: str | None = "idp-refresh-token-0",
+    ) -> str:
         with self.app.app_context():
             user = User(sub="00u1ada1demo1speaker", email="ada@speakers.example", name=name)
             login = LoginSession(
@@ -195,6 +256,7 @@ class Speaker:
                 idp_access_token="idp-access-token",
                 idp_access_token_expires_at=int(time.time()) + expires_in,
                 idp_id_token="idp-id-token",
+                idp_refresh_token=refresh_token,
             )
             db.session.add(login)
             db.session.commit()

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from portal.auth import safe_next
@@ -18,31 +17,7 @@ from portal.models import User
 from portal.models import db
 
 ISSUER = "http://idp.test/oauth2/default"
-DISCOVERY = f"{ISSUER}/.well-known/openid-configuration"
 IDP_TOKEN = f"{ISSUER}/v1/token"
-METADATA = {
-    "issuer": ISSUER,
-    "authorization_endpoint": f"{ISSUER}/v1/authorize",
-    "token_endpoint": IDP_TOKEN,
-    "jwks_uri": f"{ISSUER}/v1/keys",
-    "id_token_signing_alg_values_supported": ["RS256"],
-}
-
-
-@pytest.fixture(scope="module")
-def idp_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture
-def idp(transport, idp_key):
-    """The IdP's discovery document and keys; tests add the token endpoint's answer."""
-    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(idp_key.public_key(), as_dict=True)
-    transport.route("GET", DISCOVERY, (200, METADATA))
-    transport.route(
-        "GET", METADATA["jwks_uri"], (200, {"keys": [{**jwk, "kid": "k1", "alg": "RS256"}]})
-    )
-    return transport
 
 
 def id_token(key, **overrides) -> str:
@@ -67,8 +42,9 @@ def log_in(client, idp, idp_key, next_path="/support", **claims):
         "access_token": "idp-access-token",
         "token_type": "Bearer",
         "expires_in": 3600,
-        "scope": "openid profile email",
+        "scope": "openid profile email offline_access",
         "id_token": id_token(idp_key, **{"nonce": authorize["nonce"][0], **claims}),
+        "refresh_token": "idp-refresh-token",
     }
     idp.route("POST", IDP_TOKEN, (200, token))
     return client.get(f"/auth/callback?code=the-code&state={authorize['state'][0]}")
@@ -104,7 +80,7 @@ def test_login_redirects_to_the_idp_with_pkce_nonce_and_state(client, idp) -> No
         "response_type": "code",
         "client_id": "speaker-portal",
         "redirect_uri": "http://portal.test/auth/callback",
-        "scope": "openid profile email",
+        "scope": "openid profile email offline_access",
         "code_challenge_method": "S256",
     }
     assert len(query["state"][0]) >= 20 and len(query["nonce"][0]) >= 20
@@ -142,6 +118,8 @@ def test_callback_logs_the_speaker_in_and_keeps_tokens_server_side(
             "ada@speakers.example",
         )
         assert login.idp_access_token == "idp-access-token"
+        assert login.idp_refresh_token == "idp-refresh-token"
+        assert login.idp_access_token_sent is False
         assert login.idp_access_token_expires_at > time.time() + 3500
     with client.session_transaction() as session:
         assert session["_user_id"] == login.id
@@ -281,3 +259,98 @@ def test_logout_deletes_the_login_session(client, speaker) -> None:
     assert (response.status_code, response.location) == (303, "/")
     assert speaker.login_session() is None
     assert 'href="/auth/login">Log in</a>' in client.get("/").get_data(as_text=True)
+
+
+def logout_query(response) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(urlsplit(response.location).query).items()}
+
+
+def test_logout_revokes_the_refresh_token_and_goes_on_to_the_idps_logout(
+    client, speaker, idp, issuer
+) -> None:
+    idp.route("POST", issuer.revocation_endpoint, (200, ""))
+    speaker.log_in()
+
+    response = client.post("/auth/logout", data={"csrf_token": speaker.csrf_token()})
+
+    assert response.status_code == 303
+    assert response.location.split("?")[0] == issuer.end_session_endpoint
+    query = logout_query(response)
+    assert {k: v for k, v in query.items() if k != "state"} == {
+        "id_token_hint": "idp-id-token",
+        "post_logout_redirect_uri": "http://portal.test/",
+    }
+    assert len(query["state"]) >= 40
+    assert speaker.login_session() is None
+    (revocation,) = idp.calls("POST", issuer.revocation_endpoint)
+    assert parse_qs(revocation.body) == {
+        "token": ["idp-refresh-token-0"],
+        "token_type_hint": ["refresh_token"],
+    }
+    credentials = base64.b64encode(b"speaker-portal:portal-demo-secret").decode()
+    assert revocation.headers["Authorization"] == f"Basic {credentials}"
+
+
+def test_back_from_the_idp_with_its_state_the_home_page_says_logged_out(
+    client, speaker, idp, issuer
+) -> None:
+    idp.route("POST", issuer.revocation_endpoint, (200, ""))
+    speaker.log_in()
+    state = logout_query(client.post("/auth/logout", data={"csrf_token": speaker.csrf_token()}))[
+        "state"
+    ]
+
+    home = client.get(f"/?state={state}").get_data(as_text=True)
+    again = client.get(f"/?state={state}").get_data(as_text=True)
+
+    message = '<p role="status" class="message">You are logged out, at the identity provider too.'
+    assert message in home and 'href="/auth/login">Log in</a>' in home
+    assert message not in again  # the state is used up
+
+
+@pytest.mark.parametrize("query", ["?state=forged", "?state=", "", "?state=%C3%A9"])
+def test_a_missing_or_foreign_logout_state_just_shows_the_home_page(
+    client, speaker, idp, issuer, query
+) -> None:
+    idp.route("POST", issuer.revocation_endpoint, (200, ""))
+    speaker.log_in()
+    client.post("/auth/logout", data={"csrf_token": speaker.csrf_token()})
+
+    response = client.get(f"/{query}")
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<h1>Speaker Portal</h1>" in body and "logged out" not in body
+
+
+@pytest.mark.parametrize(
+    "revocation",
+    [(503, "<html>down</html>"), (400, {"error": "unauthorized_client"}), None],
+    ids=["idp-error", "refused", "unreachable"],
+)
+def test_a_failed_revocation_never_blocks_logout(client, speaker, idp, issuer, revocation) -> None:
+    if revocation:
+        idp.route("POST", issuer.revocation_endpoint, revocation)
+    speaker.log_in()
+
+    response = client.post("/auth/logout", data={"csrf_token": speaker.csrf_token()})
+
+    assert response.status_code == 303
+    assert response.location.startswith(issuer.end_session_endpoint + "?")
+    assert speaker.login_session() is None
+
+
+def test_without_end_session_endpoint_logout_goes_home(client, speaker, transport, issuer) -> None:
+    metadata = {
+        k: v
+        for k, v in issuer.metadata.items()
+        if k not in {"end_session_endpoint", "revocation_endpoint"}
+    }
+    transport.route("GET", f"{issuer.issuer}/.well-known/openid-configuration", (200, metadata))
+    speaker.log_in()
+
+    response = client.post("/auth/logout", data={"csrf_token": speaker.csrf_token()})
+
+    assert (response.status_code, response.location) == (303, "/")
+    assert speaker.login_session() is None
+    assert transport.calls("POST", issuer.revocation_endpoint) == []

@@ -65,6 +65,25 @@ def test_init_db_is_idempotent_and_accepts_demo(app) -> None:
         assert db.session.execute(db.text("PRAGMA foreign_keys")).scalar() == 1
 
 
+def test_init_db_starts_login_sessions_afresh_when_their_columns_changed(app) -> None:
+    with app.app_context():  # the tables of a portal from before refresh tokens
+        db.drop_all()
+        db.session.execute(db.text("CREATE TABLE user (id INTEGER PRIMARY KEY, sub TEXT)"))
+        db.session.execute(db.text("INSERT INTO user (id, sub) VALUES (1, 'kept')"))
+        db.session.execute(db.text("CREATE TABLE login_session (id TEXT PRIMARY KEY)"))
+        db.session.execute(db.text("INSERT INTO login_session (id) VALUES ('old')"))
+        db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["init-db"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        columns = {c["name"] for c in inspect(db.engine).get_columns("login_session")}
+        assert {"idp_refresh_token", "idp_access_token_sent", "renewal_lease"} <= columns
+        assert db.session.execute(db.text("SELECT count(*) FROM login_session")).scalar() == 0
+        assert db.session.execute(db.text("SELECT sub FROM user")).scalar() == "kept"
+
+
 def test_healthz_is_json(client) -> None:
     response = client.get("/healthz")
 
@@ -75,7 +94,10 @@ def test_pages_carry_a_strict_csp_and_vendored_htmx(client) -> None:
     response = client.get("/")
 
     body = response.get_data(as_text=True)
-    assert "script-src 'self';" in response.headers["Content-Security-Policy"]
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy
+    # "Log out" posts here and is redirected on to the IdP's logout: both must be allowed.
+    assert "form-action 'self' http://idp.test;" in policy
     assert '<script src="/static/htmx-2.0.11.min.js" defer></script>' in body
     assert "<script>" not in body and "style=" not in body
     with client.get("/static/htmx-2.0.11.min.js") as script:

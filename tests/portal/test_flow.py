@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import urljoin
@@ -80,6 +81,25 @@ def login_row(stack) -> tuple[str, str, str]:
             "SELECT id, sf_access_token, sf_issued_at FROM login_session "
             "ORDER BY created_at DESC LIMIT 1"
         ).fetchone()
+
+
+def newest_login(stack) -> dict[str, object]:
+    """The newest login session's row in the portal's database (where its tokens live)."""
+    with sqlite3.connect(stack.instance_paths["portal"] / "portal.sqlite3") as database:
+        database.row_factory = sqlite3.Row
+        row = database.execute(
+            "SELECT * FROM login_session ORDER BY created_at DESC LIMIT 1"
+        ).fetchone()
+    return dict(row)
+
+
+def edit_login(stack, login_id: str, **values: object) -> None:
+    """Change a login session's row behind the running portal's back."""
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    with sqlite3.connect(stack.instance_paths["portal"] / "portal.sqlite3") as database:
+        database.execute(
+            f"UPDATE login_session SET {assignments} WHERE id = ?", [*values.values(), login_id]
+        )
 
 
 def test_ada_logs_in_and_sees_her_seeded_cases(stack, http) -> None:
@@ -165,3 +185,65 @@ def test_grace_unknown_to_salesforce_gets_an_empty_case_list(stack, http) -> Non
     assert support.status_code == 200
     assert "Signed in as Grace Hopper" in support.text
     assert '<td colspan="5">No cases yet.</td>' in support.text
+
+
+def test_an_expired_idp_access_token_is_refreshed_and_support_still_works(stack, http) -> None:
+    log_in_as(stack, http)
+    before = newest_login(stack)
+    # The IdP access token expired, and Salesforce's session is gone with it: a new exchange
+    # needs a fresh IdP access token, which only the refresh token can bring.
+    edit_login(stack, before["id"], idp_access_token_expires_at=0, sf_access_token=None)
+
+    support = http.get(f"{stack.urls['portal']}/support", timeout=10)
+
+    assert support.url == f"{stack.urls['portal']}/support"
+    assert support.status_code == 200
+    for subject in SEEDED_SUBJECTS:
+        assert f"<td>{subject}</td>" in support.text
+    after = newest_login(stack)
+    assert after["id"] == before["id"]
+    assert after["idp_access_token"] != before["idp_access_token"]
+    assert after["idp_refresh_token"] not in (None, before["idp_refresh_token"])
+    assert after["idp_access_token_expires_at"] > time.time() + 60
+    assert after["sf_access_token"] not in (None, before["sf_access_token"])
+
+
+def test_a_session_salesforce_revoked_is_renewed_through_a_refresh(stack, http) -> None:
+    log_in_as(stack, http)
+    before = newest_login(stack)
+    revoked = http.post(
+        f"{stack.urls['sf']}/services/oauth2/revoke",
+        data={"token": before["sf_access_token"]},
+        timeout=10,
+    )
+    assert revoked.status_code == 200
+
+    support = http.get(f"{stack.urls['portal']}/support", timeout=10)
+
+    assert support.status_code == 200
+    assert f"<td>{SEEDED_SUBJECTS[0]}</td>" in support.text
+    after = newest_login(stack)
+    assert after["sf_access_token"] not in (None, before["sf_access_token"])
+    assert after["idp_refresh_token"] != before["idp_refresh_token"]
+
+
+def test_logout_revokes_the_refresh_token_and_ends_the_idp_session(stack, http) -> None:
+    support = log_in_as(stack, http)
+    refresh_token = newest_login(stack)["idp_refresh_token"]
+
+    home = http.post(
+        f"{stack.urls['portal']}/auth/logout", data={"csrf_token": csrf_token(support)}, timeout=10
+    )
+
+    assert home.url.startswith(f"{stack.urls['portal']}/?state=")
+    assert "You are logged out, at the identity provider too." in home.text
+    introspection = http.post(
+        f"{stack.urls['idp']}/oauth2/default/v1/introspect",
+        data={"token": refresh_token},
+        auth=("speaker-portal", "portal-demo-secret"),
+        timeout=10,
+    )
+    assert introspection.json() == {"active": False}
+    login_page = http.get(f"{stack.urls['portal']}/auth/login", timeout=10)
+    assert login_page.url.startswith(stack.urls["idp"])
+    assert 'type="password"' in login_page.text
