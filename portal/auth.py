@@ -44,6 +44,7 @@ from .htmx import is_htmx_request
 from .models import LoginSession
 from .models import User
 from .models import db
+from .salesforce import SalesforceError
 
 login_manager = LoginManager()
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -116,9 +117,12 @@ def logout() -> Response:
         return redirect(url_for("home.index"), 303)
     login = current_user._get_current_object()
     id_token, refresh_token = login.idp_id_token, login.idp_refresh_token
+    salesforce_token = login.sf_access_token
     end_login(login)
     if refresh_token:
         revoke_refresh_token(refresh_token)
+    if salesforce_token:
+        revoke_salesforce_token(salesforce_token)
     return redirect(idp_logout_url(id_token) or url_for("home.index"), 303)
 
 
@@ -184,6 +188,14 @@ def revoke_refresh_token(refresh_token: str) -> None:
         current_app.logger.warning(
             "Refresh token revocation refused: HTTP %s %s", response.status_code, response.text
         )
+
+
+def revoke_salesforce_token(token: str) -> None:
+    """Revoke the cached Salesforce session too, best effort: logout never fails on it."""
+    try:
+        current_app.extensions["portal.salesforce"].revoke(token)
+    except SalesforceError as exc:
+        current_app.logger.warning("Salesforce token revocation failed: %s", exc)
 
 
 def idp_logout_url(id_token: str) -> str | None:

@@ -158,6 +158,21 @@ class SalesforceClient:
             )
         return token
 
+    def revoke(self, token: str) -> None:
+        """Revoke a Salesforce token (contract §5: 200 on success, 400 with an OAuth error)."""
+        response = _send(
+            self.http,
+            "POST",
+            f"{self.login_url}/services/oauth2/revoke",
+            data={"token": token},
+            timeout=self.timeout,
+            verify=self.verify,
+        )
+        if not response.ok:
+            body = _json(response)
+            error = body.get("error", "invalid_response") if isinstance(body, dict) else "?"
+            raise ExchangeError(str(error), "Salesforce refused to revoke the token.", 400)
+
     def api(self, instance_url: str, access_token: str) -> SalesforceApi:
         """A REST client for one Salesforce session, sharing this client's connection pool."""
         return SalesforceApi(

@@ -354,3 +354,37 @@ def test_without_end_session_endpoint_logout_goes_home(client, speaker, transpor
     assert (response.status_code, response.location) == (303, "/")
     assert speaker.login_session() is None
     assert transport.calls("POST", issuer.revocation_endpoint) == []
+
+
+def test_logout_revokes_the_cached_salesforce_session_too(
+    client, speaker, salesforce, org, idp, issuer
+) -> None:
+    idp.route("POST", issuer.revocation_endpoint, (200, ""))
+    revoke = f"{org.url}/services/oauth2/revoke"
+    salesforce.route("POST", revoke, (200, ""))
+    speaker.log_in()
+    client.get("/support")  # exchanges and caches the Salesforce session
+    cached = speaker.login_session().sf_access_token
+
+    response = client.post("/auth/logout", data={"csrf_token": speaker.csrf_token()})
+
+    assert response.status_code == 303
+    (revocation,) = salesforce.calls("POST", revoke)
+    assert parse_qs(revocation.body) == {"token": [cached]}
+
+
+def test_a_salesforce_that_refuses_the_revocation_does_not_stop_logout(
+    client, speaker, salesforce, org, idp, issuer
+) -> None:
+    idp.route("POST", issuer.revocation_endpoint, (200, ""))
+    salesforce.route("POST", f"{org.url}/services/oauth2/revoke", (400, {"error": "invalid_token"}))
+    speaker.log_in()
+    client.get("/support")
+
+    response = client.post("/auth/logout", data={"csrf_token": speaker.csrf_token()})
+
+    assert (response.status_code, response.location.split("?")[0]) == (
+        303,
+        issuer.end_session_endpoint,
+    )
+    assert speaker.login_session() is None

@@ -230,6 +230,7 @@ def test_a_session_salesforce_revoked_is_renewed_through_a_refresh(stack, http) 
 def test_logout_revokes_the_refresh_token_and_ends_the_idp_session(stack, http) -> None:
     support = log_in_as(stack, http)
     refresh_token = newest_login(stack)["idp_refresh_token"]
+    salesforce_token = newest_login(stack)["sf_access_token"]
 
     home = http.post(
         f"{stack.urls['portal']}/auth/logout", data={"csrf_token": csrf_token(support)}, timeout=10
@@ -244,6 +245,12 @@ def test_logout_revokes_the_refresh_token_and_ends_the_idp_session(stack, http) 
         timeout=10,
     )
     assert introspection.json() == {"active": False}
+    rest = http.get(
+        f"{stack.urls['sf']}/services/data/v66.0/",
+        headers={"Authorization": f"Bearer {salesforce_token}"},
+        timeout=10,
+    )
+    assert rest.status_code == 401  # the cached Salesforce session was revoked too
     login_page = http.get(f"{stack.urls['portal']}/auth/login", timeout=10)
     assert login_page.url.startswith(stack.urls["idp"])
     assert 'type="password"' in login_page.text
