@@ -46,6 +46,12 @@ def defaults() -> dict[str, Any]:
         "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
         # SAML IdP (saml/); SAML_ENTITY_ID defaults to {IDP_URL}/saml/metadata. Seconds.
         "SAML_ASSERTION_LIFETIME": 300,
+        # Single logout (saml/slo.py): an SP's LogoutResponse later than this counts as failed;
+        # an IdP session that served SAML lasts at most SAML_SESSION_LIFETIME. Seconds.
+        "SAML_LOGOUT_TIMEOUT": 60,
+        "SAML_SESSION_LIFETIME": 12 * 3600,
+        # Every SP must sign its AuthnRequests and LogoutRequests (else per SP registration).
+        "SAML_WANT_REQUESTS_SIGNED": False,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     }
 

@@ -76,5 +76,6 @@ def seed_demo(data: Mapping[str, Any]) -> None:
 def init_db_command(demo: bool) -> None:
     """Create the tables (idempotent) and optionally seed the demo data (idempotent)."""
     db.create_all()
+    saml_sp.add_missing_columns()
     if demo:
         seed_demo(load_demo(DEMO_FILE, current_app.config))

@@ -27,7 +27,12 @@ def idp_metadata() -> Response:
         slo_post=base + url_for("saml.slo_post"),
     )
     cert = credential.signing_credential().cert_base64
-    body = metadata.entity_descriptor(current_app.config["SAML_ENTITY_ID"], cert, endpoints)
+    body = metadata.entity_descriptor(
+        current_app.config["SAML_ENTITY_ID"],
+        cert,
+        endpoints,
+        want_requests_signed=bool(current_app.config["SAML_WANT_REQUESTS_SIGNED"]),
+    )
     return Response(body, mimetype="application/samlmetadata+xml")
 
 
@@ -39,6 +44,8 @@ bp.add_url_rule("/sso/resume", endpoint="sso_resume", view_func=sso.resume)
 bp.add_url_rule("/idp-init", endpoint="idp_init", view_func=sso.idp_initiated)
 bp.add_url_rule("/slo/redirect", endpoint="slo_redirect", view_func=slo.redirect_binding)
 bp.add_url_rule("/slo/post", endpoint="slo_post", view_func=slo.post_binding, methods=["POST"])
+bp.add_url_rule("/slo/resume", endpoint="slo_resume", view_func=slo.resume)
+bp.add_url_rule("/logout", endpoint="logout", view_func=slo.idp_initiated, methods=["POST"])
 bp.register_error_handler(errors.SamlError, errors.render_html)
 
 
@@ -46,3 +53,4 @@ def init_app(app: Flask) -> None:
     """Derive the entity id and load the signing certificate once."""
     app.config.setdefault("SAML_ENTITY_ID", app.config["IDP_URL"] + METADATA_PATH)
     credential.init_app(app)
+    app.before_request(slo.end_logged_out_session)

@@ -25,14 +25,20 @@ class Endpoints:
     slo_post: str
 
 
-def entity_descriptor(entity_id: str, cert_base64: str, endpoints: Endpoints) -> bytes:
-    """The EntityDescriptor document; children in the order the schema requires."""
+def entity_descriptor(
+    entity_id: str, cert_base64: str, endpoints: Endpoints, want_requests_signed: bool = False
+) -> bytes:
+    """The EntityDescriptor document; children in the order the schema requires.
+
+    WantAuthnRequestsSigned is true only when every SP must sign (SAML_WANT_REQUESTS_SIGNED);
+    a requirement on single SPs lives in their registrations, which metadata cannot express.
+    """
     root = etree.Element(f"{{{MD}}}EntityDescriptor", nsmap={"md": MD}, entityID=entity_id)
     idp = etree.SubElement(
         root,
         f"{{{MD}}}IDPSSODescriptor",
         protocolSupportEnumeration=PROTOCOL,
-        WantAuthnRequestsSigned="false",
+        WantAuthnRequestsSigned="true" if want_requests_signed else "false",
     )
     key = etree.SubElement(idp, f"{{{MD}}}KeyDescriptor", use="signing")
     key_info = etree.SubElement(key, f"{{{DS}}}KeyInfo", nsmap={"ds": DS})

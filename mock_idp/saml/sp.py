@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import inspect
+from sqlalchemy import text
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -20,6 +22,7 @@ NAMEID_EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 NAMEID_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
 NAMEID_FORMATS = {"email": NAMEID_EMAIL, "persistent": NAMEID_PERSISTENT}
+SLO_BINDINGS = ("redirect", "post")
 
 
 class ServiceProvider(db.Model):
@@ -35,6 +38,10 @@ class ServiceProvider(db.Model):
     sign_assertion: Mapped[bool] = mapped_column(default=True)
     nameid_format: Mapped[str] = mapped_column(String(20), default="email")
     certificate: Mapped[str | None] = mapped_column(Text)  # PEM, optional
+    # Single logout requests go to slo_url over this binding; requests from the SP must be signed
+    # (with `certificate`) when want_requests_signed or the IdP-wide SAML_WANT_REQUESTS_SIGNED.
+    slo_binding: Mapped[str] = mapped_column(String(10), default="redirect")
+    want_requests_signed: Mapped[bool] = mapped_column(default=False)
 
     @property
     def nameid_format_uri(self) -> str:
@@ -67,6 +74,10 @@ def seed(entries: Iterable[Mapping[str, Any]], config: Mapping[str, Any]) -> Non
             raise ValueError(f"nameid_format must be one of {sorted(NAMEID_FORMATS)}")
         if not (entry.get("sign_response", True) or entry.get("sign_assertion", True)):
             raise ValueError(f"{entity_id}: sign the Response, the Assertion, or both")
+        if entry.get("slo_binding", "redirect") not in SLO_BINDINGS:
+            raise ValueError(f"slo_binding must be one of {list(SLO_BINDINGS)}")
+        if entry.get("want_requests_signed") and not entry.get("certificate"):
+            raise ValueError(f"{entity_id}: want_requests_signed needs a certificate")
         sp = db.session.get(ServiceProvider, entity_id)
         if sp is None:
             sp = ServiceProvider(entity_id=entity_id)
@@ -78,6 +89,25 @@ def seed(entries: Iterable[Mapping[str, Any]], config: Mapping[str, Any]) -> Non
         sp.sign_assertion = bool(entry.get("sign_assertion", True))
         sp.nameid_format = entry.get("nameid_format", "email")
         sp.certificate = entry.get("certificate")
+        sp.slo_binding = entry.get("slo_binding", "redirect")
+        sp.want_requests_signed = bool(entry.get("want_requests_signed", False))
+
+
+# Columns added after the table first shipped: init-db adds them to an existing database.
+_ADDED_COLUMNS = {
+    "slo_binding": "VARCHAR(10) NOT NULL DEFAULT 'redirect'",
+    "want_requests_signed": "BOOLEAN NOT NULL DEFAULT 0",
+}
+
+
+def add_missing_columns() -> None:
+    """Bring a database made before SLO propagation up to date (idempotent)."""
+    existing = {c["name"] for c in inspect(db.engine).get_columns(ServiceProvider.__tablename__)}
+    with db.engine.begin() as connection:
+        for name, ddl in _ADDED_COLUMNS.items():
+            if name not in existing:
+                table = ServiceProvider.__tablename__
+                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
 
 
 def _fill(value: str, config: Mapping[str, Any]) -> str:

@@ -25,6 +25,8 @@ from lxml import etree
 from mock_idp import login
 from mock_idp.models import User
 from mock_idp.saml import bindings
+from mock_idp.saml import sessions
+from mock_idp.saml import signatures
 from mock_idp.saml import sp as registry
 from mock_idp.saml.assertion import AssertionSpec
 from mock_idp.saml.assertion import build_response
@@ -57,10 +59,14 @@ class PendingSso:
 
 
 def parse_authn_request(
-    xml: bytes, relay_state: str | None, sso_urls: tuple[str, ...], now: float
+    inbound: bindings.Inbound, sso_urls: tuple[str, ...], now: float, want_signed: bool = False
 ) -> PendingSso:
-    """Check an AuthnRequest against the SP registry (Core §3.4.1, Profiles §4.1.4.1)."""
-    root = bindings.parse_xml(xml)
+    """Check an AuthnRequest against the SP registry (Core §3.4.1, Profiles §4.1.4.1).
+
+    Its signature is checked with the SP's registered certificate before anything else in it is
+    believed; it must be signed when the SP or the IdP (`want_signed`) says so.
+    """
+    root = bindings.parse_xml(inbound.xml)
     if root.tag != samlp_tag("AuthnRequest"):
         raise SamlRequestError("Expected a samlp:AuthnRequest.")
     if root.get("Version") != "2.0":
@@ -70,6 +76,8 @@ def parse_authn_request(
         raise SamlRequestError("The AuthnRequest has no ID.")
     issuer = root.find(saml_tag("Issuer"))
     sp = registry.get(issuer.text.strip() if issuer is not None and issuer.text else None)
+    required = want_signed or sp.want_requests_signed
+    root = signatures.trusted_root(root, inbound, sp.certificate, required)
     destination = root.get("Destination")
     if destination is not None and destination not in sso_urls:
         raise SamlRequestError("The AuthnRequest's Destination is not this IdP's SSO endpoint.")
@@ -87,7 +95,7 @@ def parse_authn_request(
         sp_entity_id=sp.entity_id,
         acs_url=acs_url,
         request_id=request_id,
-        relay_state=_relay_state(relay_state),
+        relay_state=_relay_state(inbound.relay_state),
         force_authn=root.get("ForceAuthn") in ("true", "1"),
         is_passive=root.get("IsPassive") in ("true", "1"),
         requested_at=now,
@@ -101,7 +109,12 @@ def _relay_state(value: str | None) -> str | None:
 
 
 def response_spec(
-    pending: PendingSso, sp: ServiceProvider, user: User, auth_time: float, config: Any
+    pending: PendingSso,
+    sp: ServiceProvider,
+    user: User,
+    auth_time: float,
+    config: Any,
+    session_index: str,
 ) -> AssertionSpec:
     """The assertion this SP gets for this user."""
     name_id = user.email if sp.nameid_format == "email" else user.id
@@ -114,17 +127,20 @@ def response_spec(
         now=int(time.time()),
         lifetime=config["SAML_ASSERTION_LIFETIME"],
         authn_instant=int(auth_time),
-        session_index=_session_index(),
+        session_index=session_index,
         attributes=saml_attributes(user),
         in_response_to=pending.request_id,
     )
 
 
-def _session_index() -> str:
-    # One index per IdP session, so an SP's LogoutRequest can name the session it ends.
-    if SESSION_INDEX_KEY not in session:
-        session[SESSION_INDEX_KEY] = new_session_index()
-    return session[SESSION_INDEX_KEY]
+def saml_session(user: User, now: int, lifetime: int) -> sessions.SamlSession:
+    """This browser's SAML session record: one SessionIndex per IdP session and user, so an SP's
+    LogoutRequest can name the session it ends."""
+    row = sessions.live(session.get(SESSION_INDEX_KEY), user.id)
+    if row is None:
+        row = sessions.open_session(new_session_index(), user.id, now, lifetime)
+        session[SESSION_INDEX_KEY] = row.session_index
+    return row
 
 
 def new_session_index() -> str:
@@ -140,16 +156,16 @@ def sso_urls() -> tuple[str, ...]:
 
 def redirect_binding() -> Response:
     """GET /saml/sso/redirect: SAMLRequest is deflated and base64-encoded in the query."""
-    xml = bindings.decode_redirect(_required(request.args, "SAMLRequest"))
-    pending = parse_authn_request(xml, request.args.get("RelayState"), sso_urls(), time.time())
-    return proceed(pending)
+    inbound = bindings.receive_redirect(request.query_string, "SAMLRequest")
+    want_signed = current_app.config["SAML_WANT_REQUESTS_SIGNED"]
+    return proceed(parse_authn_request(inbound, sso_urls(), time.time(), want_signed))
 
 
 def post_binding() -> Response:
     """POST /saml/sso/post: SAMLRequest is base64-encoded in the form."""
-    xml = bindings.decode_post(_required(request.form, "SAMLRequest"))
-    pending = parse_authn_request(xml, request.form.get("RelayState"), sso_urls(), time.time())
-    return proceed(pending)
+    inbound = bindings.receive_post(request.form, "SAMLRequest")
+    want_signed = current_app.config["SAML_WANT_REQUESTS_SIGNED"]
+    return proceed(parse_authn_request(inbound, sso_urls(), time.time(), want_signed))
 
 
 def idp_initiated() -> Response:
@@ -185,7 +201,11 @@ def proceed(pending: PendingSso) -> Response:
             return post_response(sp, pending, _no_passive(sp, pending))
         session[PENDING_KEY] = asdict(pending)
         return login.require_login(url_for("saml.sso_resume"), purpose=sp.name)
-    spec = response_spec(pending, sp, signed_in.user, signed_in.auth_time, current_app.config)
+    config = current_app.config
+    row = saml_session(signed_in.user, int(time.time()), config["SAML_SESSION_LIFETIME"])
+    spec = response_spec(
+        pending, sp, signed_in.user, signed_in.auth_time, config, row.session_index
+    )
     xml = signed_response(
         spec,
         destination=pending.acs_url,
@@ -193,6 +213,7 @@ def proceed(pending: PendingSso) -> Response:
         sign_assertion=sp.sign_assertion,
         sign_response=sp.sign_response,
     )
+    sessions.record(row, sp.entity_id, spec.name_id, spec.name_id_format, spec.now)
     return post_response(sp, pending, xml)
 
 
@@ -230,10 +251,3 @@ def post_form(action: str, field: str, xml: bytes, relay_state: str | None, name
         f"default-src 'none'; script-src 'self'; style-src 'self'; form-action {action}"
     )
     return response
-
-
-def _required(params: Any, name: str) -> str:
-    value = params.get(name)
-    if not value:
-        raise SamlRequestError(f"{name} is required.")
-    return value
