@@ -15,6 +15,8 @@ PEER_URLS = {
     "SF_URL": "http://127.0.0.1:8002",
 }
 
+CASE_SHARING_MODES = ("contact_or_account", "contact")
+
 DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_NAME": "sf_session",
     "SESSION_COOKIE_HTTPONLY": True,
@@ -60,6 +62,15 @@ DEFAULTS: dict[str, Any] = {
     "SUBJECT_TOKEN_FAILURE_LIMIT": 10,
     "SUBJECT_TOKEN_FAILURE_WINDOW_SECONDS": 60,
     "ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",  # tests use "CHEAPEST"
+    # Access (mock_sf/oauth/permitted_users.py, profiles.py, rest/sharing.py): the profile of
+    # just-in-time users whose handler sets none; which cases an external user sees
+    # ("contact_or_account" or "contact"); handler records registered by config (a JSON list,
+    # see mock_sf/handlers/registration.py), applied by `init-db`; the email domain the example
+    # handler (mock_sf/handlers/examples.py) admits.
+    "JIT_PROFILE": "Customer Community User",
+    "CASE_SHARING": "contact_or_account",
+    "TOKEN_EXCHANGE_HANDLERS": [],
+    "ALLOWED_EMAIL_DOMAIN": "speakers.example",
 }
 
 
@@ -115,6 +126,11 @@ def finalize(app: Flask) -> None:
         config["TRUSTED_SAML_IDPS"] = default_trusted_saml_idps(config["IDP_URL"])
     if not config["SAML_SP_ENTITY_ID"]:
         config["SAML_SP_ENTITY_ID"] = config["SF_URL"]
+    if config["CASE_SHARING"] not in CASE_SHARING_MODES:
+        raise ValueError(
+            f"CASE_SHARING must be one of {', '.join(CASE_SHARING_MODES)},"
+            f" not {config['CASE_SHARING']!r}"
+        )
 
 
 def persistent_secret_key(path: Path) -> str:

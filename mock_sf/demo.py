@@ -13,9 +13,13 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from mock_sf.handlers.registration import RegistrationError
+from mock_sf.handlers.registration import parse_config
+from mock_sf.handlers.registration import register_all
 from mock_sf.models import Account
 from mock_sf.models import Case
 from mock_sf.models import ConnectedApp
+from mock_sf.models import ConnectedAppProfile
 from mock_sf.models import Contact
 from mock_sf.models import OauthTokenExchangeHandler
 from mock_sf.models import OauthTokenExchHandlerApp
@@ -25,7 +29,16 @@ from mock_sf.models import db
 from mock_sf.models import next_case_number
 from mock_sf.models import password_hasher
 from mock_sf.models import utcnow
+from mock_sf.oauth.permitted_users import ADMIN_APPROVED
+from mock_sf.oauth.permitted_users import set_policy
 from mock_sf.oauth.sites import seed_network
+from mock_sf.profiles import CUSTOMER_COMMUNITY_USER
+from mock_sf.profiles import SYSTEM_ADMINISTRATOR
+from mock_sf.profiles import UnknownProfile
+from mock_sf.profiles import backfill_user_profiles
+from mock_sf.profiles import profile_named
+from mock_sf.profiles import seed_profiles
+from mock_sf.schema import add_missing_columns
 
 T = TypeVar("T")
 
@@ -44,6 +57,8 @@ HANDLER = {
     # SAML assertions to the built-in handler for each (mock_sf/handlers/composite.py).
     "handler_class": "mock_sf.handlers.composite:BuiltInTokenExchangeHandler",
 }
+# SpeakerPortal: "Admin approved users are pre-authorized" for these profiles.
+PREAUTHORIZED_PROFILES = ("Customer Community User", "System Administrator")
 # What earlier seeds stored; such a record is upgraded once to HANDLER's class and token types.
 LEGACY_HANDLER_CLASS = "mock_sf.handlers.jwt:JwtTokenExchangeHandler"
 ADA_SUBJECT = "00u1ada1demo1speaker"
@@ -61,9 +76,21 @@ ADA_CASES = (
 @with_appcontext
 def init_db_command(demo: bool) -> None:
     """Create the tables (idempotent), and seed the demo data with --demo."""
+    config = current_app.config
     db.create_all()
+    add_missing_columns()  # databases older than a column (e.g. User.ProfileId)
+    seed_profiles()  # every org has the standard profiles
     if demo:
-        seed_demo(current_app.config["IDP_URL"])
+        seed_demo(config["IDP_URL"])
+    try:
+        backfill_user_profiles(config["JIT_PROFILE"], ADMIN["username"])
+    except UnknownProfile as exc:
+        raise click.ClickException(f"SF_JIT_PROFILE: {exc}") from None
+    try:
+        register_all(parse_config(config["TOKEN_EXCHANGE_HANDLERS"]))
+    except RegistrationError as exc:
+        raise click.ClickException(f"SF_TOKEN_EXCHANGE_HANDLERS: {exc}") from None
+    db.session.commit()
     click.echo("mock_sf database ready" + (" (demo data seeded)" if demo else ""))
 
 
@@ -76,9 +103,13 @@ def seed_demo(idp_url: str) -> None:
         select(ConnectedApp).where(ConnectedApp.developer_name == APP["developer_name"])
     ) or _added(
         ConnectedApp(
-            **APP, is_token_exchange_enabled=True, is_secret_required_for_token_exchange=True
+            **APP,
+            is_token_exchange_enabled=True,
+            is_secret_required_for_token_exchange=True,
         )
     )
+    # New, or older than Permitted Users: admin approved (set below, after the flush).
+    set_permitted_users = app.id is None or app.permitted_users is None
     handler = db.session.scalar(
         select(OauthTokenExchangeHandler).where(
             OauthTokenExchangeHandler.developer_name == HANDLER["developer_name"]
@@ -99,6 +130,13 @@ def seed_demo(idp_url: str) -> None:
         handler.handler_class = HANDLER["handler_class"]
         handler.supports_refresh_token = handler.supports_saml2 = True
     db.session.flush()
+    if set_permitted_users:
+        set_policy(
+            app,
+            ADMIN_APPROVED,
+            {profile_named(name).id for name in PREAUTHORIZED_PROFILES}
+            | _preauthorized_ids(app.id),
+        )
     link = db.session.scalar(
         select(OauthTokenExchHandlerApp).where(
             OauthTokenExchHandlerApp.handler_id == handler.id,
@@ -119,6 +157,14 @@ def seed_demo(idp_url: str) -> None:
     db.session.commit()
 
 
+def _preauthorized_ids(app_id: int) -> set[str]:
+    return set(
+        db.session.scalars(
+            select(ConnectedAppProfile.profile_id).where(ConnectedAppProfile.app_id == app_id)
+        )
+    )
+
+
 def _added(row: T) -> T:
     db.session.add(row)
     return row
@@ -136,6 +182,7 @@ def _admin() -> User:
                 alias="oadmin",
                 user_type="Standard",
                 password_hash=password_hasher().hash(ADMIN["password"]),
+                profile=profile_named(SYSTEM_ADMINISTRATOR),
             )
         )
         db.session.flush()
@@ -161,6 +208,7 @@ def _ada(federation_identifier: str) -> User:
                 user_type="CspLitePortal",
                 contact=contact,
                 account=account,
+                profile=profile_named(CUSTOMER_COMMUNITY_USER),
             )
         )
     # Follows IDP_URL if the IdP moved (other ports); unchanged on a plain re-run.

@@ -87,6 +87,15 @@ class Contact(Base):
     account: Mapped[Account | None] = relationship()
 
 
+class Profile(Base):
+    """A profile (prefix ``00e``); connected apps pre-authorize users by profile."""
+
+    __tablename__ = "profile"
+    id: Mapped[str] = mapped_column(String(18), primary_key=True, default=_id_factory("Profile"))
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    user_license: Mapped[str] = mapped_column(String(80))
+
+
 class User(Base):
     """A Salesforce user: Standard (internal) or external (e.g. UserType CspLitePortal)."""
 
@@ -106,9 +115,12 @@ class User(Base):
     federation_identifier: Mapped[str | None] = mapped_column(String(512), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Required in Salesforce; nullable here only so older databases gain the column (schema.py).
+    profile_id: Mapped[str | None] = mapped_column(ForeignKey("profile.id"))
 
     contact: Mapped[Contact | None] = relationship()
     account: Mapped[Account | None] = relationship()
+    profile: Mapped[Profile | None] = relationship()
 
     @property
     def name(self) -> str:
@@ -136,6 +148,10 @@ class ConnectedApp(Base):
     is_secret_required_for_refresh_token: Mapped[bool] = mapped_column(Boolean, default=True)
     is_refresh_token_rotation_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     scopes: Mapped[str] = mapped_column(String(255), default="api")  # space-separated
+    # Permitted Users (oauth/permitted_users.py); NULL only on rows older than the column.
+    permitted_users: Mapped[str | None] = mapped_column(
+        String(40), default="all_users_may_self_authorize"
+    )
 
     @property
     def scope_set(self) -> frozenset[str]:
@@ -159,6 +175,8 @@ class OauthTokenExchangeHandler(Base):
     supports_id_token: Mapped[bool] = mapped_column(Boolean, default=False)
     supports_saml2: Mapped[bool] = mapped_column(Boolean, default=False)
     supports_jwt: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Profile of users this handler creates when its class sets none (else JIT_PROFILE).
+    jit_profile_id: Mapped[str | None] = mapped_column(ForeignKey("profile.id"))
 
     @property
     def class_name(self) -> str:
@@ -179,6 +197,27 @@ class OauthTokenExchHandlerApp(Base):
 
     handler: Mapped[OauthTokenExchangeHandler] = relationship()
     app: Mapped[ConnectedApp] = relationship()
+
+
+class ConnectedAppProfile(Base):
+    """A profile pre-authorized for a connected app ("Manage Profiles" on the app)."""
+
+    __tablename__ = "connected_app_profile"
+    __table_args__ = (UniqueConstraint("app_id", "profile_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("connected_app.id"))
+    profile_id: Mapped[str] = mapped_column(ForeignKey("profile.id"))
+
+
+class OAuthApproval(Base):
+    """A user's stored approval of a connected app (what "self-authorize" looks for)."""
+
+    __tablename__ = "oauth_approval"
+    __table_args__ = (UniqueConstraint("user_id", "app_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    app_id: Mapped[int] = mapped_column(ForeignKey("connected_app.id"))
+    approved_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class OAuthToken(Base):

@@ -19,6 +19,7 @@ from mock_sf.oauth.client_auth import read_credentials
 from mock_sf.oauth.errors import InvalidGrant
 from mock_sf.oauth.errors import missing_parameter
 from mock_sf.oauth.keys import signing_keys
+from mock_sf.oauth.permitted_users import check_permitted
 from mock_sf.oauth.refresh_tokens import find_refresh_token
 from mock_sf.oauth.token_exchange import TokenRequest
 from mock_sf.oauth.token_response import issue_tokens
@@ -56,6 +57,7 @@ class RefreshTokenGrant:
             )
         if not refresh.user.is_active:
             raise InvalidGrant("inactive user", reason=f"user {refresh.user_id} is inactive")
+        check_permitted(app, refresh.user)  # a policy or profile change ends refreshes too
         rotate = app.is_refresh_token_rotation_enabled
         if rotate:
             refresh.revoked_at = utcnow()

@@ -39,10 +39,12 @@ from mock_sf.oauth.errors import OAuthError
 from mock_sf.oauth.errors import UnsupportedGrantType
 from mock_sf.oauth.errors import missing_parameter
 from mock_sf.oauth.keys import signing_keys
+from mock_sf.oauth.permitted_users import check_permitted
 from mock_sf.oauth.refresh_tokens import grants_refresh_token
 from mock_sf.oauth.sites import Site
 from mock_sf.oauth.token_response import issue_tokens
 from mock_sf.oauth.token_response import signature
+from mock_sf.profiles import assign_jit_profile
 
 __all__ = ["TokenExchangeGrant", "TokenRequest", "granted_scope", "signature"]
 
@@ -82,6 +84,7 @@ class TokenExchangeGrant:
         self.context = context
         self.config = context.config
         self.subject_rejected = False  # counts toward throttling (checklist #12)
+        self.user_created = False  # a refused new user is rolled back: do not log its id
 
     def respond(self, request: TokenRequest) -> dict[str, Any]:
         """Run the exchange; on failure roll back, keep the audit row, and re-raise."""
@@ -157,9 +160,13 @@ class TokenExchangeGrant:
                 user = self._map_user(handler, link, app, subject_token, token_type, network_id)
             except _UserInsertConflict as exc:
                 raise InvalidGrant(reason=f"user insert failed twice: {exc}") from exc
-        attempt.user_id = user.id
+        if not self.user_created:
+            attempt.user_id = user.id
         if not user.is_active:
             raise InvalidGrant("inactive user", reason=f"user {user.id} is inactive")
+        # Salesforce checks the user it is about to log in, a just-created one included.
+        check_permitted(app, user)
+        attempt.user_id = user.id
         return issue_tokens(
             self.config,
             signing_keys(),
@@ -210,11 +217,13 @@ class TokenExchangeGrant:
         if inspect(user).transient:
             if not can_create:
                 raise InvalidGrant(reason="handler returned a new user but creation is off")
+            assign_jit_profile(user, link.handler, self.config["JIT_PROFILE"])
             db.session.add(user)
             try:
                 db.session.flush()
             except IntegrityError as exc:
                 raise _UserInsertConflict(str(exc.orig)) from exc
+            self.user_created = True
         return user
 
 

@@ -13,10 +13,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import ColumnElement
-from sqlalchemy import false
 from sqlalchemy import func
-from sqlalchemy import or_
-from sqlalchemy import select
 
 from mock_sf import ids
 from mock_sf.models import Account
@@ -24,6 +21,7 @@ from mock_sf.models import Case
 from mock_sf.models import CaseComment
 from mock_sf.models import Contact
 from mock_sf.models import User
+from mock_sf.rest import sharing
 from mock_sf.rest.errors import NotFound
 
 # API type -> the type describe() reports (autonumber is a string with autoNumber true).
@@ -194,15 +192,11 @@ class SObject:
         """What an external user may see; None means everything (internal users)."""
         if not user.is_external:
             return None
+        mode = current_app.config["CASE_SHARING"]
         if self.model is Case:
-            return Case.contact_id == user.contact_id if user.contact_id else false()
+            return sharing.case_filter(user, mode)
         if self.model is CaseComment:
-            if not user.contact_id:
-                return false()
-            own_cases = select(Case.id).where(Case.contact_id == user.contact_id)
-            return CaseComment.parent_id.in_(own_cases) & or_(
-                CaseComment.is_published.is_(True), CaseComment.created_by_id == user.id
-            )
+            return sharing.case_comment_filter(user, mode)
         return self.model.id == user.id
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -18,6 +19,7 @@ from mock_sf.models import db
 from mock_sf.models import next_case_number
 from mock_sf.models import utcnow
 from mock_sf.rest import records
+from mock_sf.rest import sharing
 from mock_sf.rest.describe import CASE
 from mock_sf.rest.describe import CASE_COMMENT
 from mock_sf.rest.describe import Field
@@ -115,7 +117,8 @@ def check_value(field: Field, value: Any) -> None:
 
 
 def visible_contact(raw_id: str | None, user: User) -> Contact | None:
-    """The case's contact: the external user's own by default, never someone else's."""
+    """The case's contact: the external user's own by default; another only within her
+    account when cases are shared by account (rest/sharing.py)."""
     if raw_id is None:
         return user.contact if user.is_external else None
     try:
@@ -125,7 +128,8 @@ def visible_contact(raw_id: str | None, user: User) -> Contact | None:
             f"Contact ID: id value of incorrect type: {raw_id}", ["ContactId"]
         ) from None
     contact = db.session.get(Contact, contact_id)
-    if contact is None or (user.is_external and contact.id != user.contact_id):
+    mode = current_app.config["CASE_SHARING"]
+    if contact is None or (user.is_external and not sharing.may_use_contact(user, contact, mode)):
         raise InsufficientAccessOnCrossReference(
             f"insufficient access rights on cross-reference id: {raw_id}", []
         )

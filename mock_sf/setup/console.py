@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
 
 from mock_sf.handlers.base import TokenExchangeType
+from mock_sf.handlers.registration import TOKEN_TYPE_FLAGS as TOKEN_TYPE_NAMES
+from mock_sf.handlers.registration import RegistrationError
+from mock_sf.handlers.registration import parse_entry
+from mock_sf.handlers.registration import register
 from mock_sf.models import Case
 from mock_sf.models import ConnectedApp
 from mock_sf.models import Contact
 from mock_sf.models import ExchangeAttempt
 from mock_sf.models import OauthTokenExchangeHandler
 from mock_sf.models import OauthTokenExchHandlerApp
+from mock_sf.models import Profile
 from mock_sf.models import User
 from mock_sf.models import db
+from mock_sf.oauth.permitted_users import POLICIES
+from mock_sf.oauth.permitted_users import policy
+from mock_sf.oauth.permitted_users import preauthorized_profile_ids
+from mock_sf.oauth.permitted_users import set_policy
+from mock_sf.profiles import all_profiles
 from mock_sf.setup.forms import TOKEN_TYPE_FLAGS
 
 PER_PAGE = 50
@@ -59,10 +71,86 @@ def app_links(app: ConnectedApp) -> list[OauthTokenExchHandlerApp]:
     )
 
 
+def access_policy(app: ConnectedApp) -> tuple[str, list[str]]:
+    """The app's Permitted Users label and the names of its pre-authorized profiles."""
+    ids = preauthorized_profile_ids(app)
+    names = [profile.name for profile in all_profiles() if profile.id in ids]
+    return POLICIES[policy(app)], names
+
+
 def update_app(app: ConnectedApp, exchange_enabled: bool, secret_required: bool) -> None:
     """Save an app's token exchange settings."""
     app.is_token_exchange_enabled = exchange_enabled
     app.is_secret_required_for_token_exchange = secret_required
+    db.session.commit()
+
+
+def update_app_access(app: ConnectedApp, permitted_users: str, profile_ids: list[str]) -> None:
+    """Save an app's Permitted Users policy and pre-authorized profiles."""
+    known = {profile.id for profile in all_profiles()}
+    set_policy(app, permitted_users, set(profile_ids) & known)
+    db.session.commit()
+
+
+def profile_choices(blank: str | None = None) -> list[SelectChoice]:
+    """Profiles as select choices (id, name), optionally after a blank choice."""
+    choices = [SelectChoice("", blank)] if blank is not None else []
+    return choices + [SelectChoice(profile.id, profile.name) for profile in all_profiles()]
+
+
+def app_choices() -> list[SelectChoice]:
+    """Connected apps by developer name, after "none"."""
+    return [SelectChoice("", "— none —")] + [
+        SelectChoice(app.developer_name, app.developer_name) for app in apps()
+    ]
+
+
+def create_handler(data: dict[str, Any]) -> OauthTokenExchangeHandler:
+    """A handler record from the New handler form, validated like SF_TOKEN_EXCHANGE_HANDLERS.
+
+    Raises SetupError with the reason; nothing is stored then.
+    """
+    name = (data.get("developer_name") or "").strip()
+    exists = db.session.scalar(
+        select(OauthTokenExchangeHandler.id).where(OauthTokenExchangeHandler.developer_name == name)
+    )
+    if exists is not None:
+        raise SetupError(f"A handler named {name} already exists.")
+    profile = db.session.get(Profile, data["jit_profile"]) if data.get("jit_profile") else None
+    entry: dict[str, Any] = {
+        "developer_name": name,
+        "label": (data.get("label") or "").strip() or name,
+        "class": data.get("handler_class") or "",
+        "token_types": [
+            kind for kind, flag in TOKEN_TYPE_NAMES.items() if data.get(flag) and kind != "saml_2"
+        ],
+        "user_creation_allowed": bool(data.get("is_user_creation_allowed")),
+        "enabled": bool(data.get("is_enabled")),
+        "jit_profile": profile.name if profile else None,
+    }
+    if data.get("app"):
+        entry["apps"] = [
+            {
+                "app": data["app"],
+                "default": bool(data.get("is_default")),
+                "run_as": (data.get("run_as") or "").strip() or None,
+            }
+        ]
+    try:
+        handler = register(parse_entry(entry))
+    except RegistrationError as exc:
+        db.session.rollback()
+        raise SetupError(str(exc)) from None
+    db.session.commit()
+    return handler
+
+
+def set_user_profile(user: User, profile_id: str) -> None:
+    """Change a user's profile (which also decides the apps that pre-authorize them)."""
+    profile = db.session.get(Profile, profile_id)
+    if profile is None:
+        raise SetupError("There is no such profile.")
+    user.profile = profile
     db.session.commit()
 
 
@@ -105,7 +193,7 @@ def users(page: int) -> Pagination:
     """Users, internal first, then by username."""
     query = (
         select(User)
-        .options(joinedload(User.contact), joinedload(User.account))
+        .options(joinedload(User.contact), joinedload(User.account), joinedload(User.profile))
         .order_by(User.user_type != "Standard", User.username)
     )
     return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)

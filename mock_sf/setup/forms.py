@@ -7,12 +7,17 @@ from wtforms import BooleanField
 from wtforms import HiddenField
 from wtforms import PasswordField
 from wtforms import SelectField
+from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms import SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.widgets import CheckboxInput
+from wtforms.widgets import ListWidget
+
+from mock_sf.oauth.permitted_users import POLICIES
 
 # Handler record flags for each subject_token_type, in the order Setup shows them.
 TOKEN_TYPE_FLAGS = (
@@ -37,11 +42,49 @@ class ActionForm(FlaskForm):
 
 
 class AppSettingsForm(FlaskForm):
-    """A connected app's token exchange settings."""
+    """A connected app's token exchange settings and Permitted Users policy."""
 
     is_token_exchange_enabled = BooleanField("Enable Token Exchange Flow")
     is_secret_required_for_token_exchange = BooleanField("Require Secret for Token Exchange Flow")
+    permitted_users = SelectField(
+        "Permitted Users",
+        choices=[SelectChoice(value, label) for value, label in POLICIES.items()],
+        validate_choice=True,
+    )
+    # Choices (profile ids) are set by the view.
+    preauthorized_profiles = SelectMultipleField(
+        "Pre-authorized profiles", option_widget=CheckboxInput(), widget=ListWidget()
+    )
     submit = SubmitField("Save")
+
+
+class NewHandlerForm(FlaskForm):
+    """A new token exchange handler record (the fields of SF_TOKEN_EXCHANGE_HANDLERS)."""
+
+    developer_name = StringField("API name", validators=[DataRequired(), Length(max=80)])
+    label = StringField("Label", validators=[Length(max=80)])
+    handler_class = StringField(
+        "Class (package.module:Class)", validators=[DataRequired(), Length(max=255)]
+    )
+    supports_access_token = BooleanField("Access token")
+    supports_refresh_token = BooleanField("Refresh token")
+    supports_id_token = BooleanField("ID token")
+    supports_saml2 = BooleanField("SAML 2.0")
+    supports_jwt = BooleanField("JWT")
+    is_user_creation_allowed = BooleanField("Allow this handler to create users")
+    is_enabled = BooleanField("Enabled", default=True)
+    # Choices are set by the view: "" means the org's JIT_PROFILE / no app.
+    jit_profile = SelectField("Profile of users it creates", validate_choice=True)
+    app = SelectField("Enable for connected app", validate_choice=True)
+    is_default = BooleanField("Default handler for this app")
+    run_as = StringField("Run as (username)", validators=[Length(max=80)])
+    submit = SubmitField("Create handler")
+
+
+class UserProfileForm(FlaskForm):
+    """A user's profile (choices set by the view)."""
+
+    profile_id = SelectField("Profile", validate_choice=True)
 
 
 class HandlerForm(FlaskForm):

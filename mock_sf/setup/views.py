@@ -21,6 +21,7 @@ from mock_sf.models import ConnectedApp
 from mock_sf.models import OauthTokenExchangeHandler
 from mock_sf.models import User
 from mock_sf.models import db
+from mock_sf.oauth import permitted_users
 from mock_sf.setup import admin
 from mock_sf.setup import console
 from mock_sf.setup import scorecard
@@ -30,8 +31,10 @@ from mock_sf.setup.forms import AppSettingsForm
 from mock_sf.setup.forms import HandlerForm
 from mock_sf.setup.forms import LogFilterForm
 from mock_sf.setup.forms import LoginForm
+from mock_sf.setup.forms import NewHandlerForm
 from mock_sf.setup.forms import ScorecardForm
 from mock_sf.setup.forms import UserActiveForm
+from mock_sf.setup.forms import UserProfileForm
 
 bp = Blueprint("setup", __name__, url_prefix="/setup")
 PUBLIC_ENDPOINTS = frozenset({"setup.login"})
@@ -61,7 +64,8 @@ def no_caching(response: Response) -> Response:
 def csrf_failed(exc: CSRFError) -> Page:
     """An expired or missing form token: the login form keeps the username, others explain."""
     if request.endpoint == "setup.login":
-        form = LoginForm(meta={"csrf": False})
+        # Only a real form post is re-shown: Flask-WTF would parse a JSON body, which may be junk.
+        form = LoginForm(formdata=request.form, meta={"csrf": False})
         form.password.data = ""
         error = "The form expired. Please log in again."
         return _login_page(form, error, 400)
@@ -114,12 +118,20 @@ def app_detail(app_id: int) -> Page:
     """One connected app; POST saves its token exchange settings."""
     app = db.get_or_404(ConnectedApp, app_id)
     form = AppSettingsForm(obj=app)
+    form.preauthorized_profiles.choices = console.profile_choices()
+    if not form.is_submitted():
+        form.permitted_users.data = permitted_users.policy(app)
+        form.preauthorized_profiles.data = sorted(permitted_users.preauthorized_profile_ids(app))
     if form.validate_on_submit():
         console.update_app(
             app,
             form.is_token_exchange_enabled.data,
             form.is_secret_required_for_token_exchange.data,
         )
+        if form.permitted_users.raw_data:  # a post without the policy section leaves it
+            console.update_app_access(
+                app, form.permitted_users.data, form.preauthorized_profiles.data or []
+            )
         flash(f"Saved {app.developer_name}.")
         return redirect(url_for("setup.app_detail", app_id=app.id), 303)
     links = console.app_links(app)
@@ -131,6 +143,25 @@ def app_detail(app_id: int) -> Page:
 def handlers() -> str:
     """Token exchange handlers."""
     return render_template("setup/handlers.html", handlers=console.handlers(), console=console)
+
+
+@bp.route("/handlers/new", methods=["GET", "POST"])
+def new_handler() -> Page:
+    """Create a handler record; the class import path is checked as init-db checks it."""
+    form = NewHandlerForm()
+    form.jit_profile.choices = console.profile_choices(blank="The org's default (JIT_PROFILE)")
+    form.app.choices = console.app_choices()
+    error = None
+    if form.validate_on_submit():
+        try:
+            handler = console.create_handler(form.data)
+        except console.SetupError as exc:
+            error = str(exc)
+        else:
+            flash(f"Created {handler.developer_name}.")
+            return redirect(url_for("setup.handler_detail", handler_id=handler.id), 303)
+    page = render_template("setup/handler_new.html", form=form, error=error, flags=TOKEN_TYPE_FLAGS)
+    return page, 400 if form.errors or error else 200
 
 
 @bp.route("/handlers/<int:handler_id>", methods=["GET", "POST"])
@@ -153,7 +184,23 @@ def handler_detail(handler_id: int) -> Page:
 def users() -> str:
     """Users of the org."""
     pagination = console.users(request.args.get("page", 1, type=int))
-    return render_template("setup/users.html", pagination=pagination, form=UserActiveForm())
+    profiles = console.profile_choices()
+    return render_template(
+        "setup/users.html", pagination=pagination, form=UserActiveForm(), profiles=profiles
+    )
+
+
+@bp.post("/users/<user_id>/profile")
+def user_profile(user_id: str) -> Page:
+    """Change a user's profile."""
+    user = db.get_or_404(User, user_id)
+    form = UserProfileForm()
+    form.profile_id.choices = console.profile_choices()
+    if not form.validate_on_submit():
+        return _error_page(400, "Bad request", "Choose one of the org's profiles.")
+    console.set_user_profile(user, form.profile_id.data)
+    flash(f"{user.username} now has the profile {user.profile.name}.")
+    return redirect(url_for("setup.users", page=request.args.get("page", 1, type=int)), 303)
 
 
 @bp.post("/users/<user_id>/active")

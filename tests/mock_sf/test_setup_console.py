@@ -237,13 +237,17 @@ def test_turning_user_creation_off_stops_new_speakers(setup_admin: Any, api: Any
     assert response.get_json()["error"] == "invalid_grant"
 
 
+PROFILE_CHOICES = "Customer Community User Standard User System Administrator"
+
+
 def test_users_list(setup_admin: Any) -> None:
     listing = rows(text(setup_admin.client.get("/setup/users")))
     assert listing == [
-        "admin@sf.example Org Admin Standard — — — Yes Deactivate",
-        "ada@speakers.example Ada Lovelace CspLitePortal "
+        "admin@sf.example Org Admin Standard System Administrator — — — Yes Deactivate"
+        f" {PROFILE_CHOICES} Save",
+        "ada@speakers.example Ada Lovelace CspLitePortal Customer Community User "
         "http://127.0.0.1:18001/oauth2/default|00u1ada1demo1speaker Ada Lovelace "
-        "Analytical Engines Ltd Yes Deactivate",
+        f"Analytical Engines Ltd Yes Deactivate {PROFILE_CHOICES} Save",
     ]
 
 
@@ -348,3 +352,11 @@ def test_unknown_records_get_a_friendly_404(setup_admin: Any, method: str, path:
 def test_bad_page_numbers_do_not_fail(setup_admin: Any, number: str) -> None:
     for path in ("/setup/users", "/setup/cases", "/setup/log"):
         assert setup_admin.client.get(path, query_string={"page": number}).status_code == 200
+
+
+def test_a_junk_json_login_post_is_a_friendly_400(app: Flask) -> None:
+    response = app.test_client().post(
+        "/setup/login", data=b"{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "The form expired" in text(response)
