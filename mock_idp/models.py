@@ -56,12 +56,15 @@ class Client(db.Model):
     redirect_uris: Mapped[list[str]] = mapped_column(JSON)
     scopes: Mapped[list[str]] = mapped_column(JSON)
     grant_types: Mapped[list[str]] = mapped_column(JSON)
+    # Columns added after the table first shipped carry server defaults (see schema.py).
     token_endpoint_auth_method: Mapped[str] = mapped_column(
-        String(40), default="client_secret_basic"
+        String(40), default="client_secret_basic", server_default="client_secret_basic"
     )
-    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     # A resource server (e.g. Salesforce's handler) may introspect tokens issued to these clients.
-    introspects_for: Mapped[list[str]] = mapped_column(JSON, default=list)
+    introspects_for: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[int | None]
 
 

@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from mock_idp import schema
 from mock_idp import users
 from mock_idp.models import Client
 from mock_idp.models import User
@@ -76,6 +77,6 @@ def seed_demo(data: Mapping[str, Any]) -> None:
 def init_db_command(demo: bool) -> None:
     """Create the tables (idempotent) and optionally seed the demo data (idempotent)."""
     db.create_all()
-    saml_sp.add_missing_columns()
+    schema.add_missing_columns()
     if demo:
         seed_demo(load_demo(DEMO_FILE, current_app.config))

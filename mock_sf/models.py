@@ -23,8 +23,10 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import event
+from sqlalchemy import false
 from sqlalchemy import func
 from sqlalchemy import select
+from sqlalchemy import true
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -145,8 +147,13 @@ class ConnectedApp(Base):
     is_token_exchange_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     is_secret_required_for_token_exchange: Mapped[bool] = mapped_column(Boolean, default=True)
     # "Require Secret for Refresh Token Flow" (on by default) and refresh token rotation (off).
-    is_secret_required_for_refresh_token: Mapped[bool] = mapped_column(Boolean, default=True)
-    is_refresh_token_rotation_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Added after the table first shipped: server defaults let init-db add them (schema.py).
+    is_secret_required_for_refresh_token: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
+    is_refresh_token_rotation_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     scopes: Mapped[str] = mapped_column(String(255), default="api")  # space-separated
     # Permitted Users (oauth/permitted_users.py); NULL only on rows older than the column.
     permitted_users: Mapped[str | None] = mapped_column(
@@ -289,7 +296,7 @@ class Case(Base):
     is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_date: Mapped[datetime | None] = mapped_column(DateTime)
     # Soft delete: DELETE sets it; query hides the row, queryAll shows it.
-    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
     last_modified_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -307,7 +314,7 @@ class CaseComment(Base):
     parent_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
     comment_body: Mapped[str | None] = mapped_column(Text)
     is_published: Mapped[bool] = mapped_column(Boolean, default=False)
-    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
     last_modified_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

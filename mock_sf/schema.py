@@ -1,6 +1,6 @@
 """Bring an older database up to the models: ``create_all`` adds tables but never columns.
 
-Only nullable columns are added (every column added after the first release is nullable), so an
+A column added after its table first shipped is nullable or has a server default, so an
 ``ALTER TABLE … ADD COLUMN`` is enough on SQLite and PostgreSQL alike.
 """
 
@@ -27,7 +27,7 @@ def add_missing_columns() -> list[str]:
         for column in table.columns:
             if column.name in present:
                 continue
-            if not column.nullable:
+            if not column.nullable and column.server_default is None:
                 raise RuntimeError(f"cannot add NOT NULL column {table.name}.{column.name}")
             ddl = CreateColumn(column).compile(dialect=engine.dialect)
             db.session.execute(text(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {ddl}"))

@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy import String
 from sqlalchemy import Text
-from sqlalchemy import inspect
-from sqlalchemy import text
+from sqlalchemy import false
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -40,8 +39,10 @@ class ServiceProvider(db.Model):
     certificate: Mapped[str | None] = mapped_column(Text)  # PEM, optional
     # Single logout requests go to slo_url over this binding; requests from the SP must be signed
     # (with `certificate`) when want_requests_signed or the IdP-wide SAML_WANT_REQUESTS_SIGNED.
-    slo_binding: Mapped[str] = mapped_column(String(10), default="redirect")
-    want_requests_signed: Mapped[bool] = mapped_column(default=False)
+    slo_binding: Mapped[str] = mapped_column(
+        String(10), default="redirect", server_default="redirect"
+    )
+    want_requests_signed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def nameid_format_uri(self) -> str:
@@ -91,23 +92,6 @@ def seed(entries: Iterable[Mapping[str, Any]], config: Mapping[str, Any]) -> Non
         sp.certificate = entry.get("certificate")
         sp.slo_binding = entry.get("slo_binding", "redirect")
         sp.want_requests_signed = bool(entry.get("want_requests_signed", False))
-
-
-# Columns added after the table first shipped: init-db adds them to an existing database.
-_ADDED_COLUMNS = {
-    "slo_binding": "VARCHAR(10) NOT NULL DEFAULT 'redirect'",
-    "want_requests_signed": "BOOLEAN NOT NULL DEFAULT 0",
-}
-
-
-def add_missing_columns() -> None:
-    """Bring a database made before SLO propagation up to date (idempotent)."""
-    existing = {c["name"] for c in inspect(db.engine).get_columns(ServiceProvider.__tablename__)}
-    with db.engine.begin() as connection:
-        for name, ddl in _ADDED_COLUMNS.items():
-            if name not in existing:
-                table = ServiceProvider.__tablename__
-                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {ddl}"))
 
 
 def _fill(value: str, config: Mapping[str, Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy import text
 
 from mock_idp import create_app
 from mock_idp.models import AuthorizationCode
@@ -85,3 +86,36 @@ def test_new_user_ids_are_okta_shaped(app):
     ids = {users.new_user_id() for _ in range(50)}
     assert len(ids) == 50
     assert all(len(i) == 20 and i.startswith("00u") and i.isalnum() for i in ids)
+
+
+def test_init_db_adds_the_columns_an_older_database_lacks(app) -> None:
+    """A database from before refresh tokens and SLO: init-db adds the columns back with their
+    defaults, and the seed fills them; a second run changes nothing."""
+    with app.app_context():
+        for table, column in [
+            ("clients", "introspects_for"),
+            ("clients", "post_logout_redirect_uris"),
+            ("clients", "token_endpoint_auth_method"),
+            ("saml_service_providers", "slo_binding"),
+            ("saml_service_providers", "want_requests_signed"),
+        ]:
+            db.session.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        db.session.commit()
+        db.engine.dispose()
+
+    result = app.test_cli_runner().invoke(args=["init-db", "--demo"])
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        salesforce = db.session.get(Client, "salesforce-introspection")
+        portal = db.session.get(Client, "speaker-portal")
+        assert salesforce.introspects_for == ["speaker-portal"]
+        assert portal.token_endpoint_auth_method == "client_secret_basic"
+        assert portal.post_logout_redirect_uris == ["http://127.0.0.1:8000/"]
+        sp = db.session.execute(
+            text("SELECT slo_binding, want_requests_signed FROM saml_service_providers")
+        ).one()
+        assert tuple(sp) == ("redirect", 0)
+    before = snapshot(app)
+    assert app.test_cli_runner().invoke(args=["init-db", "--demo"]).exit_code == 0
+    assert snapshot(app) == before
