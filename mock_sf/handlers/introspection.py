@@ -21,16 +21,14 @@ from urllib.parse import quote_plus
 
 import requests
 
-from mock_sf.handlers.base import IntegratingAppType
-from mock_sf.handlers.base import TokenExchangeHandler
 from mock_sf.handlers.base import TokenExchangeType
 from mock_sf.handlers.base import TokenValidationResult
-from mock_sf.handlers.jwt import TokenRejected
-from mock_sf.handlers.jwt import federation_identifier
+from mock_sf.handlers.base import UserData
 from mock_sf.handlers.jwt import remember_jti
 from mock_sf.handlers.jwt import user_data_from_claims
-from mock_sf.handlers.jwt import user_for_subject
-from mock_sf.models import User
+from mock_sf.handlers.subjects import TokenRejected
+from mock_sf.handlers.subjects import VerifyingTokenExchangeHandler
+from mock_sf.handlers.subjects import federation_identifier
 
 HINTS = {
     TokenExchangeType.ACCESS_TOKEN: "access_token",
@@ -158,47 +156,14 @@ def check_token_type(reported: Any, token_type: TokenExchangeType) -> None:
         raise TokenRejected(f"token_type {reported!r} presented as a refresh token", "token_type")
 
 
-class IntrospectionTokenExchangeHandler(TokenExchangeHandler):
+class IntrospectionTokenExchangeHandler(VerifyingTokenExchangeHandler):
     """Validates opaque access and refresh tokens at the IdP and maps or creates the speaker."""
 
-    def validate_incoming_token(
-        self,
-        app_developer_name: str,
-        app_type: IntegratingAppType,
-        incoming_token: str,
-        token_type: TokenExchangeType,
-    ) -> TokenValidationResult:
-        """Introspect the token; the response becomes ``data`` and ``user_data``."""
-        try:
-            claims = self._verify(incoming_token, token_type)
-        except TokenRejected as exc:
-            return TokenValidationResult(
-                False, token=incoming_token, token_type=token_type, reason=str(exc), check=exc.check
-            )
-        return TokenValidationResult(
-            True,
-            data=claims,
-            user_data=user_data_from_claims(claims),
-            token=incoming_token,
-            token_type=token_type,
-        )
+    def _user_data(self, data: dict[str, Any]) -> UserData:
+        return user_data_from_claims(data)
 
-    def get_user_for_token_subject(
-        self,
-        network_id: str | None,
-        result: TokenValidationResult,
-        can_create_user: bool,
-        app_developer_name: str,
-        app_type: IntegratingAppType,
-    ) -> User | None:
-        """The user whose FederationIdentifier is ``iss|sub``, else a new speaker if allowed."""
-        claims = result.data
-        return user_for_subject(
-            federation_identifier(claims["iss"], claims["sub"]),
-            lambda: self._profile(claims, result),
-            can_create_user,
-            self.context.logger,
-        )
+    def _subject(self, data: dict[str, Any]) -> str:
+        return federation_identifier(data["iss"], data["sub"])
 
     def _verify(self, token: str, token_type: TokenExchangeType) -> dict[str, Any]:
         if token_type not in HINTS:
@@ -234,15 +199,7 @@ class IntrospectionTokenExchangeHandler(TokenExchangeHandler):
         if result.token_type is TokenExchangeType.ACCESS_TOKEN:
             settings = introspection_settings(self.context.config)
             assert settings is not None  # validation found them
-            try:
-                userinfo = self.context.fetch_userinfo(settings.userinfo_endpoint, result.token)
-            except (requests.RequestException, ValueError) as exc:
-                self.context.logger.warning("userinfo callout failed: %s", exc)
-            else:
-                if userinfo.get("sub") == claims["sub"]:
-                    profile = {**userinfo, **claims}
-                else:
-                    self.context.logger.warning("userinfo sub %r != token sub", userinfo.get("sub"))
+            profile = self._with_userinfo(claims, settings.userinfo_endpoint, result.token)
         username = profile.get("username")
         if not profile.get("email") and isinstance(username, str) and "@" in username:
             profile["email"] = username

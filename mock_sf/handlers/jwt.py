@@ -8,8 +8,6 @@ subject mapped by FederationIdentifier ``"<iss>|<sub>"``, never by email.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -17,21 +15,18 @@ from datetime import datetime
 from typing import Any
 
 import jwt
-import requests
 from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 
-from mock_sf.handlers.base import IntegratingAppType
-from mock_sf.handlers.base import TokenExchangeHandler
 from mock_sf.handlers.base import TokenExchangeType
 from mock_sf.handlers.base import TokenValidationResult
 from mock_sf.handlers.base import UserData
-from mock_sf.models import Account
-from mock_sf.models import Contact
+from mock_sf.handlers.subjects import TokenRejected
+from mock_sf.handlers.subjects import VerifyingTokenExchangeHandler
+from mock_sf.handlers.subjects import federation_identifier
 from mock_sf.models import SeenJti
-from mock_sf.models import User
 from mock_sf.models import db
 from mock_sf.models import utcnow
 
@@ -39,19 +34,6 @@ ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 HANDLED_TYPES = frozenset(
     {TokenExchangeType.ACCESS_TOKEN, TokenExchangeType.ID_TOKEN, TokenExchangeType.JWT}
 )
-
-
-class TokenRejected(Exception):
-    """The subject token failed a check; the message is the audit-log reason.
-
-    ``check`` names the failed check with the IdP forge's vocabulary (jws_required, malformed,
-    issuer, alg_allowlist, token_type, kid, signature, expiry, not_before, issued_at, audience,
-    <claim>_required, replay), for the Setup security scorecard.
-    """
-
-    def __init__(self, reason: str, check: str = "malformed") -> None:
-        super().__init__(reason)
-        self.check = check
 
 
 def pyjwt_check(exc: jwt.PyJWTError) -> str:
@@ -104,52 +86,14 @@ class TrustedIssuer:
         return [self.access_token_audience, self.id_token_audience]
 
 
-def federation_identifier(issuer: str, subject: str) -> str:
-    """The User.FederationIdentifier that links an IdP subject to a Salesforce user."""
-    return f"{issuer}|{subject}"
-
-
-class JwtTokenExchangeHandler(TokenExchangeHandler):
+class JwtTokenExchangeHandler(VerifyingTokenExchangeHandler):
     """Validates IdP JWTs against the trusted issuer's JWKS and maps or creates the speaker."""
 
-    def validate_incoming_token(
-        self,
-        app_developer_name: str,
-        app_type: IntegratingAppType,
-        incoming_token: str,
-        token_type: TokenExchangeType,
-    ) -> TokenValidationResult:
-        """Verify the JWT; the claims become ``data`` and ``user_data``."""
-        try:
-            claims = self._verify(incoming_token, token_type)
-        except TokenRejected as exc:
-            return TokenValidationResult(
-                False, token=incoming_token, token_type=token_type, reason=str(exc), check=exc.check
-            )
-        return TokenValidationResult(
-            True,
-            data=claims,
-            user_data=user_data_from_claims(claims),
-            token=incoming_token,
-            token_type=token_type,
-        )
+    def _user_data(self, data: dict[str, Any]) -> UserData:
+        return user_data_from_claims(data)
 
-    def get_user_for_token_subject(
-        self,
-        network_id: str | None,
-        result: TokenValidationResult,
-        can_create_user: bool,
-        app_developer_name: str,
-        app_type: IntegratingAppType,
-    ) -> User | None:
-        """The user whose FederationIdentifier is ``iss|sub``, else a new speaker if allowed."""
-        claims = result.data
-        return user_for_subject(
-            federation_identifier(claims["iss"], claims["sub"]),
-            lambda: self._profile(claims, result),
-            can_create_user,
-            self.context.logger,
-        )
+    def _subject(self, data: dict[str, Any]) -> str:
+        return federation_identifier(data["iss"], data["sub"])
 
     def _issuers(self) -> dict[str, TrustedIssuer]:
         return {
@@ -217,16 +161,8 @@ class JwtTokenExchangeHandler(TokenExchangeHandler):
         """Claims plus UserInfo for access tokens, which carry no profile claims."""
         if claims.get("email") or result.token_type is not TokenExchangeType.ACCESS_TOKEN:
             return claims
-        issuer = self._issuers()[claims["iss"]]
-        try:
-            userinfo = self.context.fetch_userinfo(issuer.userinfo_endpoint, result.token)
-        except (requests.RequestException, ValueError) as exc:
-            self.context.logger.warning("userinfo callout failed: %s", exc)
-            return claims
-        if userinfo.get("sub") != claims["sub"]:
-            self.context.logger.warning("userinfo sub %r != token sub", userinfo.get("sub"))
-            return claims
-        return {**userinfo, **claims}
+        endpoint = self._issuers()[claims["iss"]].userinfo_endpoint
+        return self._with_userinfo(claims, endpoint, result.token)
 
 
 def check_typ(header: dict[str, Any], token_type: TokenExchangeType) -> None:
@@ -271,51 +207,4 @@ def user_data_from_claims(claims: Mapping[str, Any]) -> UserData:
             for key, value in claims.items()
             if isinstance(value, str | int | float | bool)
         },
-    )
-
-
-def user_for_subject(
-    fed_id: str,
-    profile: Callable[[], Mapping[str, Any]],
-    can_create_user: bool,
-    logger: logging.Logger,
-) -> User | None:
-    """The user with this FederationIdentifier, else a new speaker from ``profile()`` if allowed.
-
-    Shared by every built-in handler; ``profile`` is called only when a user is to be created.
-    """
-    user = db.session.scalar(select(User).where(User.federation_identifier == fed_id))
-    if user is not None or not can_create_user:
-        return user
-    claims = profile()
-    if not claims.get("email"):
-        logger.warning("cannot create a user for %s: no email claim", fed_id)
-        return None
-    return new_speaker(fed_id, claims)
-
-
-def new_speaker(fed_id: str, profile: Mapping[str, Any]) -> User:
-    """A new, uninserted external User with its Contact and Account, as an Apex handler builds."""
-    email = profile["email"]
-    first = profile.get("given_name")
-    last = profile.get("family_name")
-    full = profile.get("name")
-    if not last and full:  # "Grace Hopper" -> ("Grace", "Hopper")
-        guessed_first, _, last = full.rpartition(" ")
-        first = first or guessed_first
-    last = last or email.partition("@")[0]  # LastName is required on User and Contact
-    full = full or " ".join(part for part in (first, last) if part)
-    account = Account(name=profile.get("company") or f"{full} (Speaker)")
-    contact = Contact(first_name=first or None, last_name=last, email=email, account=account)
-    return User(
-        username=email,
-        email=email,
-        first_name=first or None,
-        last_name=last,
-        alias=((first or "")[:1] + last)[:8].lower(),
-        user_type="CspLitePortal",
-        is_active=True,
-        federation_identifier=fed_id,
-        contact=contact,
-        account=account,
     )

@@ -31,22 +31,19 @@ from signxml import XMLVerifier
 from signxml.exceptions import InvalidDigest
 from signxml.exceptions import SignXMLException
 
-from mock_sf.handlers.base import IntegratingAppType
-from mock_sf.handlers.base import TokenExchangeHandler
 from mock_sf.handlers.base import TokenExchangeType
 from mock_sf.handlers.base import TokenValidationResult
 from mock_sf.handlers.base import UserData
-from mock_sf.handlers.jwt import TokenRejected
-from mock_sf.handlers.jwt import federation_identifier
 from mock_sf.handlers.jwt import remember_jti
-from mock_sf.handlers.jwt import user_for_subject
 from mock_sf.handlers.saml_metadata import DS
 from mock_sf.handlers.saml_metadata import SAFE_PARSER
 from mock_sf.handlers.saml_metadata import TrustedSamlIdp
 from mock_sf.handlers.saml_metadata import UnsafeXml
 from mock_sf.handlers.saml_metadata import parse_untrusted
 from mock_sf.handlers.saml_metadata import trusted_saml_idps
-from mock_sf.models import User
+from mock_sf.handlers.subjects import TokenRejected
+from mock_sf.handlers.subjects import VerifyingTokenExchangeHandler
+from mock_sf.handlers.subjects import federation_identifier
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
@@ -141,53 +138,23 @@ def acceptable_recipient(recipient: str, config: Mapping[str, Any]) -> bool:
     return recipient in endpoints
 
 
-class SamlTokenExchangeHandler(TokenExchangeHandler):
+class SamlTokenExchangeHandler(VerifyingTokenExchangeHandler):
     """Validates a signed SAML 2.0 assertion from a trusted IdP and maps or creates the speaker."""
 
-    def validate_incoming_token(
-        self,
-        app_developer_name: str,
-        app_type: IntegratingAppType,
-        incoming_token: str,
-        token_type: TokenExchangeType,
-    ) -> TokenValidationResult:
-        """Verify the assertion; its subject, issuer and attributes become ``data``."""
-        try:
-            if token_type is not TokenExchangeType.SAML_2:
-                raise TokenRejected(f"token type {token_type.name} is not SAML_2", "token_type")
-            data = self._verify(incoming_token)
-        except TokenRejected as exc:
-            return TokenValidationResult(
-                False, token=incoming_token, token_type=token_type, reason=str(exc), check=exc.check
-            )
-        return TokenValidationResult(
-            True,
-            data=data,
-            user_data=user_data_from_assertion(data),
-            token=incoming_token,
-            token_type=token_type,
-        )
+    def _user_data(self, data: dict[str, Any]) -> UserData:
+        return user_data_from_assertion(data)
 
-    def get_user_for_token_subject(
-        self,
-        network_id: str | None,
-        result: TokenValidationResult,
-        can_create_user: bool,
-        app_developer_name: str,
-        app_type: IntegratingAppType,
-    ) -> User | None:
-        """The user whose FederationIdentifier is ``<namespace>|<NameID>``, else a new speaker."""
-        data = result.data
-        return user_for_subject(
-            federation_identifier(data["subject_namespace"], data["name_id"]),
-            lambda: data["profile"],
-            can_create_user,
-            self.context.logger,
-        )
+    def _subject(self, data: dict[str, Any]) -> str:
+        return federation_identifier(data["subject_namespace"], data["name_id"])
+
+    def _profile(self, data: dict[str, Any], result: TokenValidationResult) -> Mapping[str, Any]:
+        return data["profile"]
 
     # --- verification ------------------------------------------------------------------------
 
-    def _verify(self, token: str) -> dict[str, Any]:
+    def _verify(self, token: str, token_type: TokenExchangeType) -> dict[str, Any]:
+        if token_type is not TokenExchangeType.SAML_2:
+            raise TokenRejected(f"token type {token_type.name} is not SAML_2", "token_type")
         config = self.context.config
         xml = decode_token(token, config["SAML_MAX_ASSERTION_BYTES"])
         try:

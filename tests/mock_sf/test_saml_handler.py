@@ -593,7 +593,7 @@ def _context(app: Flask) -> HandlerContext:
 
 
 def test_decode_token_refuses_mixed_alphabets() -> None:
-    from mock_sf.handlers.jwt import TokenRejected
+    from mock_sf.handlers.subjects import TokenRejected
 
     with pytest.raises(TokenRejected, match="mixes the base64 and base64url alphabets"):
         decode_token("ab-c+d", 100)

@@ -193,6 +193,7 @@ def test_a_concurrent_first_exchange_leaves_exactly_one_user(
     """Another exchange committed Grace after our look-up missed her: the insert conflicts on
     FederationIdentifier, the exchange rolls back, runs again, and reuses her."""
     from mock_sf.handlers import jwt as jwt_handler
+    from mock_sf.handlers import subjects
 
     assert api.exchange(idp.access_token(idp.GRACE_SUB)).status_code == 200  # the other exchange
     real = jwt_handler.JwtTokenExchangeHandler.get_user_for_token_subject
@@ -203,7 +204,7 @@ def test_a_concurrent_first_exchange_leaves_exactly_one_user(
         if len(calls) == 1:  # as if the look-up ran before the other exchange committed
             fed_id = f"{result.data['iss']}|{result.data['sub']}"
             profile = idp.fetch_userinfo(f"{idp.ISSUER}/v1/userinfo", result.token)
-            return jwt_handler.new_speaker(fed_id, profile)
+            return subjects.new_speaker(fed_id, profile)
         return real(self, network_id, result, *args)
 
     monkeypatch.setattr(
