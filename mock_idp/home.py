@@ -19,6 +19,8 @@ def index() -> str:
         "home/index.html",
         issuer=issuer,
         discovery_url=issuer + "/.well-known/openid-configuration",
+        saml_entity_id=current_app.config["SAML_ENTITY_ID"],
+        demo_controls=bool(current_app.config.get("DEMO_CONTROLS")),
     )
 
 

@@ -204,6 +204,7 @@ class OauthTokenExchHandlerApp(Base):
 
     handler: Mapped[OauthTokenExchangeHandler] = relationship()
     app: Mapped[ConnectedApp] = relationship()
+    run_as_user: Mapped[User | None] = relationship()
 
 
 class ConnectedAppProfile(Base):

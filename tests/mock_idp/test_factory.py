@@ -67,3 +67,17 @@ def test_home_page_is_honest_and_links_discovery(client):
     page = client.get("/").text
     assert "Mock IdP – not for production" in page
     assert 'href="http://127.0.0.1:8001/oauth2/default/.well-known/openid-configuration"' in page
+
+
+def test_home_page_links_saml_metadata_and_registration(client):
+    page = client.get("/").text
+    assert 'href="/saml/metadata">http://127.0.0.1:8001/saml/metadata</a>' in page
+    assert 'href="/register">Create an account</a>' in page
+    assert "Demo controls" not in page  # the app fixture runs without them
+
+
+def test_home_page_lists_demo_controls_only_when_they_are_on(app):
+    app.config["DEMO_CONTROLS"] = 1
+    page = app.test_client().get("/").text
+    assert 'href="/_demo/outbox">Outbox</a>' in page
+    assert 'href="/_demo/forge">Token forge</a>' in page

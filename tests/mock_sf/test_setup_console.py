@@ -171,7 +171,7 @@ def test_connected_apps_list_and_detail(setup_admin: Any) -> None:
     page = text(setup_admin.client.get("/setup/apps/1"))
     assert "<code>speaker-portal</code>" in page
     assert "portal-sf-demo-secret" not in page
-    assert rows(page) == ["SpeakerTokenHandler Yes Yes " + _admin_id(setup_admin)]
+    assert rows(page) == ["SpeakerTokenHandler Yes Yes admin@sf.example"]
 
 
 def _admin_id(setup_admin: Any) -> str:
@@ -206,7 +206,7 @@ def test_handler_list_and_detail_with_enablements(app: Flask, setup_admin: Any) 
     listing = rows(text(setup_admin.client.get("/setup/handlers")))
     assert listing == [f"SpeakerTokenHandler {class_path} Yes Yes {', '.join(types)}"]
     page = text(setup_admin.client.get("/setup/handlers/1"))
-    assert rows(page) == [f"SpeakerPortal {_admin_id(setup_admin)} Yes"]
+    assert rows(page) == ["SpeakerPortal admin@sf.example Yes"]  # run as: the admin, by username
     checked = re.findall(r'<input checked id="(\w+)"', page)
     flags = [flag for flag, label in TOKEN_TYPE_FLAGS if label in types]
     assert checked == ["is_enabled", "is_user_creation_allowed", *flags]
