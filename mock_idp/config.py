@@ -44,6 +44,10 @@ def defaults() -> dict[str, Any]:
         "LOGIN_LOCKOUT": 900,
         "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
         "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+        # Registration and forgot-password mail per target email / client address per window.
+        "ACCOUNT_MAIL_WINDOW": 3600,
+        "ACCOUNT_MAIL_MAX_PER_EMAIL": 5,
+        "ACCOUNT_MAIL_MAX_PER_ADDRESS": 20,
         # SAML IdP (saml/); SAML_ENTITY_ID defaults to {IDP_URL}/saml/metadata. Seconds.
         "SAML_ASSERTION_LIFETIME": 300,
         # Single logout (saml/slo.py): an SP's LogoutResponse later than this counts as failed;

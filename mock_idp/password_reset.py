@@ -1,6 +1,7 @@
 """Forgotten passwords: a single-use, short-lived link by email, then a new password.
 
-The request form answers the same whether or not the address has an account. Following a link
+The request form answers the same whether or not the address has an account, and whether or not
+the request was over the mail limits (throttle.py) and so sent nothing. Following a link
 and setting a password also proves the address (it becomes verified), lifts a sign-in lock on the
 account, and uses up every other reset link the account still had.
 """
@@ -66,12 +67,15 @@ class ResetPasswordForm(FlaskForm):
         self.account_email = account_email
 
 
-def request_reset(email: str) -> None:
-    """Mail a reset link if the address has an account; otherwise do nothing, silently."""
+def request_reset(email: str, address: str | None) -> None:
+    """Mail a reset link if the address has an account, within the mail limits; else nothing."""
+    now = int(time.time())
+    limits = throttle.MailLimits.from_config(current_app.config)
+    if not throttle.allow_account_mail("forgot-password", email, address, limits, now):
+        return
     user = users.find_by_email(email)
     if user is None:
         return
-    now = int(time.time())
     lifetime = int(current_app.config["PASSWORD_RESET_LINK_LIFETIME"])
     token = email_links.issue(user.id, Purpose.RESET_PASSWORD, lifetime, now)
     link = current_app.config["IDP_URL"] + url_for("password_reset.reset_password", token=token)
@@ -118,7 +122,7 @@ def forgot_password() -> Response | str:
     """Ask for the address; answer the same whether or not it has an account."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        request_reset(form.email.data)
+        request_reset(form.email.data, request.remote_addr)
         session[SENT_TO_KEY] = users.normalize_email(form.email.data)
         return redirect(url_for("password_reset.check_email"), 303)
     return render_template("password_reset/forgot.html", form=form, error=None)

@@ -1,7 +1,8 @@
 """Self-service registration and email verification.
 
 Registering an address that already has an account answers exactly like a new registration and
-mails the owner instead, so the form cannot be used to find out who has an account. New accounts
+mails the owner instead, so the form cannot be used to find out who has an account. Past the mail
+limits (throttle.py) it answers the same again but creates and sends nothing. New accounts
 start unverified; they may sign in, and their tokens say `email_verified: false` until the emailed
 link is followed.
 """
@@ -35,6 +36,7 @@ from wtforms.validators import ValidationError
 from mock_idp import email_links
 from mock_idp import outbox
 from mock_idp import password_policy
+from mock_idp import throttle
 from mock_idp import users
 from mock_idp.email_links import Purpose
 from mock_idp.models import User
@@ -95,10 +97,20 @@ class RegistrationForm(FlaskForm):
 
 
 def register(
-    *, email: str, password: str, given_name: str, family_name: str, company: str | None
+    *,
+    email: str,
+    password: str,
+    given_name: str,
+    family_name: str,
+    company: str | None,
+    address: str | None,
 ) -> None:
     """Create an unverified account and mail its verification link, or mail the existing owner."""
     now = int(time.time())
+    limits = throttle.MailLimits.from_config(current_app.config)
+    if not throttle.allow_account_mail("registration", email, address, limits, now):
+        users.passwords().verify_dummy(password)  # the same work as an answered registration
+        return
     existing = users.find_by_email(email)
     if existing is None:
         try:
@@ -193,6 +205,7 @@ def register_page() -> Response | str:
             given_name=form.given_name.data,
             family_name=form.family_name.data,
             company=form.company.data,
+            address=request.remote_addr,
         )
         session[SENT_TO_KEY] = users.normalize_email(form.email.data)
         return redirect(url_for("registration.check_email"), 303)

@@ -1,4 +1,8 @@
-"""Login throttling: too many failures for one account or one client address lock it for a while.
+"""Throttles: sign-in failures lock an account or client address; account mail has a budget.
+
+Too many failed sign-ins for one account or one client address lock it for a while. Registration
+and forgot-password requests past a limit per target email or per client address send no mail
+(the pages answer as usual, so the limit tells nothing about which accounts exist).
 
 Counters live in the database, so every process serving the IdP sees the same ones. Accounts are
 keyed by the normalized email as typed, whether or not such an account exists, so a lock says
@@ -7,6 +11,7 @@ nothing about which addresses are registered.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +30,15 @@ from mock_idp.models import db
 
 ACCOUNT = "account"
 ADDRESS = "address"
+# Requests that would send account mail, counted in the same table (scope fits String(10)).
+MAIL_EMAIL = "mail:email"
+MAIL_ADDRESS = "mail:addr"
+
+logger = logging.getLogger(__name__)
 
 
 class LoginFailure(db.Model):
-    """One failed sign-in, counted against an account or a client address."""
+    """One failed sign-in (or account-mail request, by `scope`), counted against a key."""
 
     __tablename__ = "login_failures"
 
@@ -129,3 +139,54 @@ def unlock_account(email: str) -> None:
         delete(LoginFailure).where(LoginFailure.scope == ACCOUNT, LoginFailure.key == key)
     )
     db.session.execute(delete(LoginLock).where(LoginLock.scope == ACCOUNT, LoginLock.key == key))
+
+
+@dataclass(frozen=True)
+class MailLimits:
+    """How many account-mail requests within `window` seconds a target email or address gets."""
+
+    window: int
+    per_email: int
+    per_address: int
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MailLimits:
+        """The limits from the ACCOUNT_MAIL_* config keys."""
+        return cls(
+            window=int(config["ACCOUNT_MAIL_WINDOW"]),
+            per_email=int(config["ACCOUNT_MAIL_MAX_PER_EMAIL"]),
+            per_address=int(config["ACCOUNT_MAIL_MAX_PER_ADDRESS"]),
+        )
+
+
+def allow_account_mail(
+    purpose: str, email: str, address: str | None, limits: MailLimits, now: int
+) -> bool:
+    """Count a request that would mail `email`; False, counting nothing, past either limit.
+
+    Refused requests are not counted, so a flood cannot keep the window full for ever; the
+    caller answers as usual either way. Commits.
+    """
+    subjects = [
+        (MAIL_EMAIL, users.normalize_email(email), limits.per_email),
+        (MAIL_ADDRESS, address or "unknown", limits.per_address),
+    ]
+    over = []
+    for scope, key, limit in subjects:
+        this = and_(LoginFailure.scope == scope, LoginFailure.key == key)
+        db.session.execute(delete(LoginFailure).where(this, LoginFailure.at <= now - limits.window))
+        count = db.session.scalar(select(func.count()).select_from(LoginFailure).where(this))
+        if count >= limit:
+            over.append(scope)
+    if not over:
+        db.session.add_all(LoginFailure(scope=scope, key=key, at=now) for scope, key, _ in subjects)
+    db.session.commit()
+    if over:
+        logger.warning(
+            "account mail throttled (%s): no mail to %s, request from %s, over the %s limit",
+            purpose,
+            users.normalize_email(email),
+            address or "unknown",
+            " and ".join(over),
+        )
+    return not over

@@ -83,6 +83,13 @@ class LoginRequiredError(OAuthError):
     error = "login_required"
 
 
+class InvalidBearerRequestError(InvalidRequestError):
+    """A malformed protected-resource request, e.g. a token sent two ways (RFC 6750 §3.1)."""
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Bearer error="{self.error}"'}
+
+
 class InvalidTokenError(OAuthError):
     """Bearer token refused: signature, issuer, audience, type or expiry (RFC 6750 §3.1)."""
 

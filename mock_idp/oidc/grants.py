@@ -2,7 +2,9 @@
 RFC 9700 §4.14.2) and a record of issued access tokens, for introspection and revocation.
 
 A family is one authorization grant: every refresh token rotated out of the first one, and every
-access token minted from any of them. Revoking the family revokes all of them.
+access token minted from any of them. Revoking the family revokes all of them. Every redeemed
+authorization code starts one (with or without refresh tokens), so a replayed code can revoke what
+was issued from it (RFC 6749 §4.1.2).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class GrantFamily(db.Model):
     expires_at: Mapped[int]
     revoked_at: Mapped[int | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(40))
+    # The authorization code that started the grant (its stored hash), for replay revocation.
+    code_hash: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class RefreshToken(db.Model):
@@ -86,9 +90,16 @@ class Lifetimes:
 
 
 def start_family(
-    *, client_id: str, user_id: str, scope: str, auth_time: int, now: int, lifetimes: Lifetimes
+    *,
+    client_id: str,
+    user_id: str,
+    scope: str,
+    auth_time: int,
+    now: int,
+    lifetimes: Lifetimes,
+    code_hash: str | None = None,
 ) -> GrantFamily:
-    """A new grant family (added to the session; the caller commits)."""
+    """A new grant family, started by the code `code_hash` if any (the caller commits)."""
     family = GrantFamily(
         id="fam." + secrets.token_urlsafe(18),
         client_id=client_id,
@@ -99,6 +110,7 @@ def start_family(
         expires_at=now + lifetimes.absolute,
         revoked_at=None,
         revoked_reason=None,
+        code_hash=code_hash,
     )
     db.session.add(family)
     return family
@@ -150,6 +162,13 @@ def revoke_family(family_id: str, *, now: int, reason: str) -> None:
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def revoke_code_grant(code_hash: str, *, now: int) -> None:
+    """Revoke the grant a replayed authorization code started (RFC 6749 §4.1.2; caller commits)."""
+    started = select(GrantFamily.id).where(GrantFamily.code_hash == code_hash)
+    for family_id in db.session.scalars(started).all():
+        revoke_family(family_id, now=now, reason="code_replay")
 
 
 def record_access_token(

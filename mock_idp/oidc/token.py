@@ -42,7 +42,11 @@ GrantHandler = Callable[[Client, Mapping[str, str], Mapping[str, Any]], dict[str
 def authorization_code_grant(
     client: Client, params: Mapping[str, str], config: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Redeem a code once: same client, same redirect_uri, matching PKCE verifier, not expired."""
+    """Redeem a code once: same client, same redirect_uri, matching PKCE verifier, not expired.
+
+    A replayed code revokes the grant its first redemption started (RFC 6749 §4.1.2 SHOULD): the
+    replay means the code leaked, so the tokens issued from it may be in the wrong hands too.
+    """
     code_value = params.get("code")
     if not code_value:
         raise InvalidRequestError("code is required.")
@@ -55,8 +59,9 @@ def authorization_code_grant(
     )
     if code is None or code.client_id != client.client_id:
         raise InvalidGrantError("The authorization code is invalid.")
+    code_hash = code.code_hash
     if code.consumed_at is not None:
-        raise InvalidGrantError("The authorization code has already been used.")
+        _revoke_for_code_replay(code_hash, now)
     if code.expires_at <= now:
         raise InvalidGrantError("The authorization code has expired.")
     if redirect_uri != code.redirect_uri:
@@ -65,30 +70,32 @@ def authorization_code_grant(
     user = users.get(code.user_id)
     if user is None:
         raise InvalidGrantError("The user no longer exists.")
-    # Conditional update: of two concurrent redemptions exactly one wins.
+    # Conditional update: of two concurrent redemptions exactly one wins; the winner's grant is
+    # committed with the consumption, so a replay always finds what to revoke.
     won = db.session.execute(
         update(AuthorizationCode)
         .where(AuthorizationCode.id == code.id, AuthorizationCode.consumed_at.is_(None))
         .values(consumed_at=now)
     ).rowcount
-    db.session.commit()
     if not won:
-        raise InvalidGrantError("The authorization code has already been used.")
+        db.session.rollback()
+        _revoke_for_code_replay(code_hash, now)
+    family = grants.start_family(
+        client_id=client.client_id,
+        user_id=user.id,
+        scope=code.scope,
+        auth_time=code.auth_time,
+        now=now,
+        lifetimes=refresh_lifetimes(config),
+        code_hash=code_hash,
+    )
+    db.session.commit()
 
     scopes = code.scope.split()
-    family = None
-    if OFFLINE_ACCESS in scopes and "refresh_token" in client.grant_types:
-        family = grants.start_family(
-            client_id=client.client_id,
-            user_id=user.id,
-            scope=code.scope,
-            auth_time=code.auth_time,
-            now=now,
-            lifetimes=refresh_lifetimes(config),
-        )
     body = user_tokens(
         client, user, scopes, auth_time=code.auth_time, nonce=code.nonce, family=family,
         config=config, now=now,
+        refresh=OFFLINE_ACCESS in scopes and "refresh_token" in client.grant_types,
     )  # fmt: skip
     db.session.commit()
     return body
@@ -112,8 +119,9 @@ def user_tokens(
     family: grants.GrantFamily | None,
     config: Mapping[str, Any],
     now: int,
+    refresh: bool = True,
 ) -> dict[str, Any]:
-    """Access token (recorded), ID token when `openid` is granted, refresh token with a family.
+    """Access token (recorded in `family`), ID token if `openid`, refresh token if `refresh`.
 
     The caller commits.
     """
@@ -152,7 +160,7 @@ def user_tokens(
             now=now,
             lifetime=config["ID_TOKEN_LIFETIME"],
         )
-    if family is not None:
+    if family is not None and refresh:
         body["refresh_token"] = grants.issue_refresh_token(
             family, now=now, lifetimes=refresh_lifetimes(config)
         )
@@ -193,6 +201,13 @@ def refresh_token_grant(
     grants.prune(now)
     db.session.commit()
     return body
+
+
+def _revoke_for_code_replay(code_hash: str, now: int) -> NoReturn:
+    grants.revoke_code_grant(code_hash, now=now)
+    db.session.commit()
+    current_app.logger.warning("authorization code replayed; its grant is revoked")
+    raise InvalidGrantError("The authorization code has already been used.")
 
 
 def _revoke_for_reuse(family_id: str, now: int) -> NoReturn:

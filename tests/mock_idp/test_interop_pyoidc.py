@@ -4,6 +4,7 @@ against the published JWKS. HTTP goes to the Flask test client through a request
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
 import pytest
@@ -28,8 +29,10 @@ class FlaskAdapter(BaseAdapter):
     def __init__(self, flask_client) -> None:
         super().__init__()
         self.flask_client = flask_client
+        self.sent: list[requests.PreparedRequest] = []
 
     def send(self, request, **_kwargs) -> requests.Response:  # type: ignore[override]
+        self.sent.append(request)
         url = urlsplit(request.url)
         answer = self.flask_client.open(
             url.path,
@@ -111,7 +114,15 @@ def test_pyoidc_completes_the_code_flow(app, flow, rp_session):
     assert id_token["nonce"] == nonce
     assert id_token["aud"] == [rp.client_id]
 
-    userinfo = rp.do_user_info_request(state=state, method="GET")
+    # pyoidc's default userinfo call: POST with the token in the form body (RFC 6750 §2.2).
+    userinfo = rp.do_user_info_request(state=state)
+    sent = rp_session.get_adapter(ISSUER).sent[-1]
+    assert (sent.method, sent.headers["Content-Type"]) == (
+        "POST",
+        "application/x-www-form-urlencoded",
+    )
+    assert "Authorization" not in sent.headers
+    assert parse_qs(sent.body) == {"access_token": [tokens["access_token"]]}
     assert isinstance(userinfo, OpenIDSchema)
     assert userinfo.to_dict() == {
         "sub": "00u1ada1demo1speaker",

@@ -15,6 +15,8 @@ from mock_idp.models import Client
 from mock_idp.models import db
 
 TOKEN = "/oauth2/default/v1/token"
+INTROSPECT = "/oauth2/default/v1/introspect"
+USERINFO = "/oauth2/default/v1/userinfo"
 REDIRECT_URI = "http://127.0.0.1:8000/auth/callback"
 
 
@@ -168,6 +170,49 @@ def test_code_replay_is_invalid_grant(flow):
     replay = flow.redeem(code)
     assert_oauth_error(replay, 400, "invalid_grant")
     assert replay.json["error_description"] == "The authorization code has already been used."
+
+
+def introspected(flow, token: str) -> bool:
+    response = flow.client.post(INTROSPECT, data={"token": token}, headers=flow.basic_auth())
+    assert response.status_code == 200
+    return response.json["active"]
+
+
+def test_code_replay_revokes_the_grant_issued_from_it(flow):
+    code = flow.code(scope="openid profile email offline_access")
+    first = flow.redeem(code).json
+    other = flow.tokens(scope="openid profile email offline_access")  # another grant, unharmed
+    assert introspected(flow, first["access_token"]) is True
+
+    replay = flow.redeem(code)
+    assert_oauth_error(replay, 400, "invalid_grant")
+    assert replay.json["error_description"] == "The authorization code has already been used."
+    refused = flow.client.post(
+        TOKEN,
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        headers=flow.basic_auth(),
+    )
+    assert_oauth_error(refused, 400, "invalid_grant")
+    assert refused.json["error_description"] == "The refresh token has been revoked."
+    assert introspected(flow, first["access_token"]) is False
+    assert introspected(flow, first["refresh_token"]) is False
+    userinfo = flow.client.get(
+        USERINFO, headers={"Authorization": f"Bearer {first['access_token']}"}
+    )
+    assert (userinfo.status_code, userinfo.json["error_description"]) == (
+        401,
+        "The access token has been revoked.",
+    )
+    assert introspected(flow, other["access_token"]) is True
+    assert introspected(flow, other["refresh_token"]) is True
+
+
+def test_code_replay_revokes_the_access_token_of_a_grant_without_refresh(flow):
+    code = flow.code()
+    first = flow.redeem(code).json
+    assert "refresh_token" not in first
+    assert_oauth_error(flow.redeem(code), 400, "invalid_grant")
+    assert introspected(flow, first["access_token"]) is False
 
 
 def test_failed_attempt_does_not_burn_the_code(flow):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
 import time
 
@@ -138,3 +139,53 @@ def test_token_without_openid_scope_is_insufficient(app, client):
     response = client.get(USERINFO, headers=bearer(token))
     assert response.status_code == 403
     assert response.json["error"] == "insufficient_scope"
+
+
+def test_token_in_a_form_encoded_post_body_is_accepted(flow, client):
+    token = flow.tokens(scope="openid")["access_token"]
+    response = client.post(USERINFO, data={"access_token": token})
+    assert response.status_code == 200
+    assert response.json == {"sub": ADA_ID}
+
+
+def test_token_in_header_and_body_at_once_is_invalid_request(flow, client):
+    token = flow.tokens(scope="openid")["access_token"]
+    response = client.post(USERINFO, data={"access_token": token}, headers=bearer(token))
+    assert response.status_code == 400
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_request"'
+    assert response.json == {
+        "error": "invalid_request",
+        "error_description": "Send the access token in one way only.",
+    }
+
+
+@pytest.mark.parametrize(
+    "request_args",
+    [
+        pytest.param({"method": "GET", "query_string": {"access_token": "TOKEN"}}, id="query"),
+        pytest.param(
+            {"method": "POST", "query_string": {"access_token": "TOKEN"}}, id="post query"
+        ),
+        pytest.param(
+            {"method": "POST", "data": {"access_token": "TOKEN", "f": (io.BytesIO(b""), "f")}},
+            id="multipart body",
+        ),
+    ],
+)
+def test_token_outside_header_or_form_body_is_not_accepted(flow, client, request_args):
+    token = flow.tokens(scope="openid")["access_token"]
+    args = {**request_args}
+    for part in ("query_string", "data"):
+        if part in args:
+            args[part] = {k: token if v == "TOKEN" else v for k, v in args[part].items()}
+    response = client.open(USERINFO, **args)
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="mock_idp"'
+    assert response.json["error"] == "invalid_token"
+
+
+def test_body_token_is_checked_like_a_header_token(app, client):
+    token = app.extensions["mock_idp.keys"].sign(claims(aud="speaker-portal"), "at+jwt")
+    response = client.post(USERINFO, data={"access_token": token})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
