@@ -11,18 +11,19 @@ import base64
 import binascii
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable
+from collections.abc import Hashable
 from collections.abc import Mapping
 from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 import requests
 from cryptography import x509
 from lxml import etree
+
+from mock_sf.handlers.remote import RefreshingCache
 
 logger = logging.getLogger(__name__)
 
@@ -140,16 +141,12 @@ def signing_certificates(metadata: bytes, entity_id: str) -> list[x509.Certifica
     return certificates
 
 
-@dataclass
-class _Entry:
-    certificates: list[x509.Certificate] = field(default_factory=list)
-    fetched_at: float | None = None
-    attempted_at: float | None = None
-
-
-class SamlCertificates:
+class SamlCertificates(RefreshingCache[list[x509.Certificate]]):
     """Signing certificates per trusted IdP: configured PEMs, else metadata cached ``ttl`` s and
     refetched (at most once per ``cooldown`` s) when asked to after a failed verification."""
+
+    what = "SAML metadata"
+    errors = (requests.RequestException, etree.XMLSyntaxError, binascii.Error, ValueError)
 
     def __init__(
         self,
@@ -160,49 +157,19 @@ class SamlCertificates:
         timeout: float = 5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.fetch = fetch
-        self.ttl = ttl
-        self.cooldown = cooldown
-        self.timeout = timeout
-        self.clock = clock
-        self._entries: dict[tuple[str, str], _Entry] = {}
-        self._lock = threading.Lock()
+        super().__init__(fetch, ttl=ttl, cooldown=cooldown, timeout=timeout, clock=clock)
 
     def for_idp(self, idp: TrustedSamlIdp, *, refresh: bool = False) -> list[x509.Certificate]:
         """The certificates to verify with; empty if none can be had (fail closed)."""
         if idp.certificate_pems:
             return [load_pem_certificate(pem) for pem in idp.certificate_pems]
         assert idp.metadata_url is not None  # from_config guarantees one or the other
-        with self._lock:
-            entry = self._entries.setdefault((idp.metadata_url, idp.entity_id), _Entry())
-            now = self.clock()
-            stale = entry.fetched_at is None or now - entry.fetched_at >= self.ttl
-            if stale:
-                entry.certificates = []  # fail closed: expired metadata is not used
-            if (stale or refresh) and self._may_fetch(entry, now):
-                self._refresh(idp, entry, now)
-            return list(entry.certificates)
+        key = (idp.metadata_url, idp.entity_id)
+        return list(self.cached(key, idp.metadata_url, refresh=refresh))
 
-    def clear(self) -> None:
-        """Forget every cached metadata document."""
-        with self._lock:
-            self._entries.clear()
+    def _empty(self) -> list[x509.Certificate]:
+        return []
 
-    def _may_fetch(self, entry: _Entry, now: float) -> bool:
-        return entry.attempted_at is None or now - entry.attempted_at >= self.cooldown
-
-    def _refresh(self, idp: TrustedSamlIdp, entry: _Entry, now: float) -> None:
-        entry.attempted_at = now
-        assert idp.metadata_url is not None
-        try:
-            entry.certificates = signing_certificates(
-                self.fetch(idp.metadata_url, self.timeout), idp.entity_id
-            )
-            entry.fetched_at = now
-        except (
-            requests.RequestException,
-            etree.XMLSyntaxError,
-            binascii.Error,
-            ValueError,
-        ) as exc:
-            logger.warning("SAML metadata fetch from %s failed: %s", idp.metadata_url, exc)
+    def _parse(self, document: Any, key: Hashable) -> list[x509.Certificate]:
+        _, entity_id = key  # (metadata URL, entity id), as for_idp makes it
+        return signing_certificates(document, entity_id)
