@@ -22,7 +22,7 @@ def banner(stack: Stack) -> str:
     """What a newcomer needs to start clicking."""
     lines = [
         "",
-        "Speaker Portal demo is running (Ctrl-C stops all three apps):",
+        "Speaker Portal demo is running (Ctrl-C stops every process it started):",
         f"  portal          {stack.urls['portal']}/",
         f"  mock IdP        {stack.urls['idp']}/",
         f"  mock Salesforce {stack.urls['sf']}/",
