@@ -1,5 +1,5 @@
-"""``/services/data``: versions, resources, sobjects and query. Any ``vNN.N``; trailing slash
-optional on every route; errors always as Salesforce's JSON array.
+"""``/services/data``: versions, resources, sobjects, query and search. Any ``vNN.N``; trailing
+slash optional on every route; errors always as Salesforce's JSON array.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from mock_sf.models import db
 from mock_sf.rest import describe
 from mock_sf.rest import query
 from mock_sf.rest import sobjects
+from mock_sf.rest import sosl
 from mock_sf.rest import versions
 from mock_sf.rest.auth import authenticate
 from mock_sf.rest.errors import NotFound
@@ -90,6 +91,12 @@ def query_more(version: str, locator: str) -> Response:
     return json_response(
         query.query_more(locator, g.sf_user, version, lifetime_seconds=lifetime, resource=resource)
     )
+
+
+@bp.get("/<version:version>/search/", strict_slashes=False)
+def run_search(version: str) -> Response:
+    """SOSL search over the Cases the caller may see."""
+    return json_response(sosl.run_search(request.args.get("q"), g.sf_user, version))
 
 
 @bp.get("/<version:version>/sobjects/", strict_slashes=False)

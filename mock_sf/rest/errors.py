@@ -56,6 +56,10 @@ class MalformedQuery(RestError):
     error_code = "MALFORMED_QUERY"
 
 
+class MalformedSearch(RestError):
+    error_code = "MALFORMED_SEARCH"
+
+
 class InvalidType(RestError):
     error_code = "INVALID_TYPE"
 

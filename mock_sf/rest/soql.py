@@ -73,6 +73,8 @@ from mock_sf.rest.errors import RestError
 MAX_OFFSET = 2000
 # SOQL integers are 32-bit: a larger LIMIT or LAST_N_DAYS:n is out of range, not an overflow.
 MAX_INTEGER = 2**31 - 1
+# Nested parentheses and NOTs recurse: bound them so junk input is a 400, never a RecursionError.
+MAX_NESTING = 100
 
 # ---------------------------------------------------------------- tokens
 
@@ -102,10 +104,10 @@ class Token:
     pos: int
 
 
-def tokenize(soql: str) -> list[Token]:
-    """Split a query into tokens; an unknown character is a MALFORMED_QUERY."""
+def tokenize(soql: str, start: int = 0) -> list[Token]:
+    """Split a query (from ``start``) into tokens; an unknown character is a MALFORMED_QUERY."""
     tokens: list[Token] = []
-    pos = 0
+    pos = start
     while pos < len(soql):
         match = _TOKEN.match(soql, pos)
         if match is None:
@@ -191,10 +193,11 @@ class Query:
 class Parser:
     """Recursive descent over the token list; keywords are case-insensitive."""
 
-    def __init__(self, soql: str) -> None:
+    def __init__(self, soql: str, start: int = 0) -> None:
         self.soql = soql
-        self.tokens = tokenize(soql)
+        self.tokens = tokenize(soql, start)  # SOSL's RETURNING clause starts mid-text
         self.index = 0
+        self.depth = 0
 
     @property
     def current(self) -> Token:
@@ -282,14 +285,8 @@ class Parser:
         return operands[0] if op is None else BoolOp(op, tuple(operands))
 
     def unary(self) -> Condition:
-        if self.at_keyword("NOT"):
-            self.advance()
-            return Not(self.unary())
-        if self.at_punct("("):
-            self.advance()
-            inner = self.condition()
-            self.expect("punct", ")")
-            return inner
+        if self.at_keyword("NOT") or self.at_punct("("):
+            return self.nested()
         field = self.field_ref()
         if self.at_keyword("LIKE"):
             self.advance()
@@ -305,6 +302,25 @@ class Parser:
             return Comparison(field, "IN", self.value_list())
         op = self.expect("op").text
         return Comparison(field, "!=" if op == "<>" else op, self.literal())
+
+    def nested(self) -> Condition:
+        """``NOT unary`` or ``( cond )``, at most MAX_NESTING deep."""
+        if self.depth >= MAX_NESTING:
+            token = self.current
+            raise query_error(
+                self.soql,
+                token.pos,
+                MalformedQuery,
+                f"unexpected token: '{token.text}' (more than {MAX_NESTING} nested levels)",
+            )
+        self.depth += 1
+        if self.advance().text == "(":
+            node = self.condition()
+            self.expect("punct", ")")
+        else:
+            node = Not(self.unary())
+        self.depth -= 1
+        return node
 
     def value_list(self) -> tuple[Literal, ...]:
         self.expect("punct", "(")

@@ -35,5 +35,6 @@ def resources(version: str, identity_url: str) -> dict[str, Any]:
         "sobjects": f"{base}/sobjects",
         "query": f"{base}/query",
         "queryAll": f"{base}/queryAll",
+        "search": f"{base}/search",
         "identity": identity_url,
     }

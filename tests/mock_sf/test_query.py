@@ -143,6 +143,7 @@ def test_resources_include_the_absolute_identity_url(api: Any, idp: Any) -> None
             "sobjects": "/services/data/v66.0/sobjects",
             "query": "/services/data/v66.0/query",
             "queryAll": "/services/data/v66.0/queryAll",
+            "search": "/services/data/v66.0/search",
             "identity": session["id"],
         }
 
