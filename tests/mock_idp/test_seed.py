@@ -59,7 +59,7 @@ def test_portal_client_uses_the_configured_portal_url(app, tmp_path, monkeypatch
     with app.app_context():
         portal = db.session.get(Client, "speaker-portal")
         assert portal.redirect_uris == ["http://127.0.0.1:8000/auth/callback"]
-        assert portal.scopes == ["openid", "profile", "email", "offline_access"]
+        assert portal.scopes == ["openid", "profile", "email", "offline_access", "schedule.read"]
         assert portal.grant_types == ["authorization_code", "refresh_token"]
         assert portal.post_logout_redirect_uris == ["http://127.0.0.1:8000/"]
         assert portal.token_endpoint_auth_method == "client_secret_basic"

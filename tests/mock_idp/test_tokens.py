@@ -101,3 +101,18 @@ def test_tokens_fail_verification_with_another_audience(flow, jwks):
     body = flow.tokens()
     with pytest.raises(jwt.InvalidAudienceError):
         decode(body["access_token"], jwks, "speaker-portal")
+
+
+def test_the_portal_gets_schedule_read_in_scp_and_keeps_it_on_refresh(client, flow, jwks):
+    # The portal calls the platform's schedule API with this access token, unexchanged.
+    scopes = ["openid", "profile", "email", "offline_access", "schedule.read"]
+    body = flow.tokens(scope=" ".join(scopes))
+    assert body["scope"] == " ".join(scopes)
+    assert decode(body["access_token"], jwks, "api://default")[1]["scp"] == scopes
+    refreshed = client.post(
+        "/oauth2/default/v1/token",
+        data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]},
+        headers=flow.basic_auth(),
+    )
+    assert refreshed.status_code == 200, refreshed.json
+    assert decode(refreshed.json["access_token"], jwks, "api://default")[1]["scp"] == scopes
