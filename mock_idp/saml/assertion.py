@@ -70,6 +70,10 @@ class AssertionSpec:
     attributes: Mapping[str, Sequence[str]] = field(default_factory=dict)
     in_response_to: str | None = None
     assertion_id: str = field(default_factory=new_id)
+    # A second relying party the SP presents the assertion to (Salesforce's token endpoint, RFC
+    # 7522 §3): one more Audience, and one more bearer confirmation without InResponseTo.
+    exchange_audience: str | None = None
+    exchange_recipient: str | None = None
 
 
 def saml_attributes(user: User) -> dict[str, list[str]]:
@@ -110,6 +114,16 @@ def build_assertion(spec: AssertionSpec) -> etree._Element:
     )
     if spec.in_response_to is not None:
         data.set("InResponseTo", spec.in_response_to)
+    if spec.exchange_recipient is not None:
+        # Core §2.4.1: the subject is confirmed if any one SubjectConfirmation is; this one is
+        # for the token endpoint, where no AuthnRequest precedes the assertion.
+        exchange = etree.SubElement(subject, saml_tag("SubjectConfirmation"), Method=BEARER)
+        etree.SubElement(
+            exchange,
+            saml_tag("SubjectConfirmationData"),
+            NotOnOrAfter=not_on_or_after,
+            Recipient=spec.exchange_recipient,
+        )
     conditions = etree.SubElement(
         assertion,
         saml_tag("Conditions"),
@@ -118,6 +132,10 @@ def build_assertion(spec: AssertionSpec) -> etree._Element:
     )
     restriction = etree.SubElement(conditions, saml_tag("AudienceRestriction"))
     etree.SubElement(restriction, saml_tag("Audience")).text = spec.audience
+    if spec.exchange_audience is not None:
+        # Core §2.5.1.4: one restriction lists every audience, any of which the assertion is for;
+        # two restrictions would demand both of each relying party.
+        etree.SubElement(restriction, saml_tag("Audience")).text = spec.exchange_audience
     authn = etree.SubElement(
         assertion,
         saml_tag("AuthnStatement"),

@@ -43,6 +43,10 @@ class ServiceProvider(db.Model):
         String(10), default="redirect", server_default="redirect"
     )
     want_requests_signed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # An SP that exchanges its assertion at Salesforce (RFC 8693 / RFC 7522) also needs that
+    # relying party named as an Audience and as a bearer Recipient (assertion.build_assertion).
+    exchange_audience: Mapped[str | None] = mapped_column(String(1000))
+    exchange_recipient: Mapped[str | None] = mapped_column(String(2000))
 
     @property
     def nameid_format_uri(self) -> str:
@@ -79,6 +83,8 @@ def seed(entries: Iterable[Mapping[str, Any]], config: Mapping[str, Any]) -> Non
             raise ValueError(f"slo_binding must be one of {list(SLO_BINDINGS)}")
         if entry.get("want_requests_signed") and not entry.get("certificate"):
             raise ValueError(f"{entity_id}: want_requests_signed needs a certificate")
+        if bool(entry.get("exchange_audience")) != bool(entry.get("exchange_recipient")):
+            raise ValueError(f"{entity_id}: set exchange_audience and exchange_recipient together")
         sp = db.session.get(ServiceProvider, entity_id)
         if sp is None:
             sp = ServiceProvider(entity_id=entity_id)
@@ -92,6 +98,12 @@ def seed(entries: Iterable[Mapping[str, Any]], config: Mapping[str, Any]) -> Non
         sp.certificate = entry.get("certificate")
         sp.slo_binding = entry.get("slo_binding", "redirect")
         sp.want_requests_signed = bool(entry.get("want_requests_signed", False))
+        sp.exchange_audience = _fill_optional(entry.get("exchange_audience"), config)
+        sp.exchange_recipient = _fill_optional(entry.get("exchange_recipient"), config)
+
+
+def _fill_optional(value: str | None, config: Mapping[str, Any]) -> str | None:
+    return _fill(value, config) if value else None
 
 
 def _fill(value: str, config: Mapping[str, Any]) -> str:

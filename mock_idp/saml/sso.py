@@ -130,6 +130,8 @@ def response_spec(
         session_index=session_index,
         attributes=saml_attributes(user),
         in_response_to=pending.request_id,
+        exchange_audience=sp.exchange_audience,
+        exchange_recipient=sp.exchange_recipient,
     )
 
 

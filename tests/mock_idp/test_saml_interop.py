@@ -11,6 +11,9 @@ from html import unescape
 
 import pytest
 
+from mock_idp.models import db
+from mock_idp.saml import sp as registry
+
 saml2 = pytest.importorskip("saml2")
 from saml2 import BINDING_HTTP_POST  # noqa: E402
 from saml2 import BINDING_HTTP_REDIRECT  # noqa: E402
@@ -43,7 +46,7 @@ def sp_client(idp_metadata: str, allow_unsolicited: bool = False) -> Saml2Client
                     "want_assertions_signed": True,
                     "authn_requests_signed": False,
                     "allow_unsolicited": allow_unsolicited,
-                    "name_id_format": "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+                    "name_id_format": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
                 }
             },
         }
@@ -51,12 +54,26 @@ def sp_client(idp_metadata: str, allow_unsolicited: bool = False) -> Saml2Client
     return Saml2Client(config)
 
 
+@pytest.fixture
+def plain_portal(app):
+    """The portal registered without the exchange audience and recipient (a plain SP)."""
+    entry = {
+        "entity_id": SP_ENTITY,
+        "name": "Speaker Portal",
+        "acs_urls": [ACS],
+        "nameid_format": "persistent",
+    }
+    with app.app_context():
+        registry.seed([entry], app.config)
+        db.session.commit()
+
+
 def saml_response(html: str) -> str:
     return unescape(re.search(r'name="SAMLResponse" value="([^"]+)"', html).group(1))
 
 
 @pytest.mark.parametrize("binding", [BINDING_HTTP_REDIRECT, BINDING_HTTP_POST])
-def test_pysaml2_sp_accepts_the_response(client, flow, binding):
+def test_pysaml2_sp_accepts_the_response(client, flow, plain_portal, binding):
     sp = sp_client(client.get("/saml/metadata").text)
     request_id, info = sp.prepare_for_authenticate(
         entityid=IDP_ENTITY, relay_state="rs-1", binding=binding
@@ -74,7 +91,7 @@ def test_pysaml2_sp_accepts_the_response(client, flow, binding):
         saml_response(response.text), BINDING_HTTP_POST, outstanding={request_id: "/"}
     )
     assert authn is not None
-    assert authn.name_id.text == "ada@speakers.example"
+    assert authn.name_id.text == "00u1ada1demo1speaker"
     assert authn.in_response_to == request_id
     identity = authn.get_identity()
     assert identity["speakerId"] == ["SPK-1815"]
@@ -88,12 +105,12 @@ def test_pysaml2_accepts_idp_initiated_only_when_unsolicited_is_allowed(client, 
     authn = sp_client(metadata, allow_unsolicited=True).parse_authn_request_response(
         saml_response(html), BINDING_HTTP_POST
     )
-    assert authn.name_id.text == "grace@speakers.example"
+    assert authn.name_id.text == "00u1grace1demo1spkr0"
     with pytest.raises(Exception, match="[Uu]nsolicited"):
         sp_client(metadata).parse_authn_request_response(saml_response(html), BINDING_HTTP_POST)
 
 
-def test_pysaml2_rejects_a_response_with_a_changed_name_id(client, flow):
+def test_pysaml2_rejects_a_response_with_a_changed_name_id(client, flow, plain_portal):
     sp = sp_client(client.get("/saml/metadata").text)
     request_id, info = sp.prepare_for_authenticate(
         entityid=IDP_ENTITY, binding=BINDING_HTTP_REDIRECT
@@ -102,9 +119,42 @@ def test_pysaml2_rejects_a_response_with_a_changed_name_id(client, flow):
     location = dict(info["headers"])["Location"]
     html = client.get(location.removeprefix("http://127.0.0.1:8001")).text
     xml = base64.b64decode(saml_response(html)).replace(
-        b">ada@speakers.example</saml:NameID>", b">grace@speakers.example</saml:NameID>"
+        b">00u1ada1demo1speaker</saml:NameID>", b">00u1grace1demo1spkr0</saml:NameID>"
     )
     with pytest.raises(Exception, match="[Ss]ignature"):
         sp.parse_authn_request_response(
             base64.b64encode(xml).decode(), BINDING_HTTP_POST, outstanding={request_id: "/"}
         )
+
+
+def test_pysaml2_wants_in_response_to_on_every_confirmation_so_the_exchange_shape_needs_care(
+    client, flow
+):
+    """With the exchange audience and recipient, pysaml2 verifies the signature, both audiences
+    and the time window, but it wants InResponseTo on EVERY bearer confirmation (stricter than
+    SAML Core §2.4.1.2, where any one confirms); the exchange confirmation has none by design
+    (RFC 7522 §3). So the portal checks InResponseTo and Recipient itself (portal/saml_sp.py)."""
+    sp = sp_client(client.get("/saml/metadata").text)
+    request_id, info = sp.prepare_for_authenticate(
+        entityid=IDP_ENTITY, binding=BINDING_HTTP_REDIRECT
+    )
+    flow.login("ada@speakers.example", "ada-demo")
+    html = client.get(dict(info["headers"])["Location"].removeprefix("http://127.0.0.1:8001")).text
+    with pytest.raises(saml2.response.UnsolicitedResponse):
+        sp.parse_authn_request_response(
+            saml_response(html), BINDING_HTTP_POST, outstanding={request_id: "/"}
+        )
+    authn = sp_client(client.get("/saml/metadata").text, allow_unsolicited=True)
+    authn = authn.parse_authn_request_response(saml_response(html), BINDING_HTTP_POST)
+    assert authn.in_response_to == request_id
+    assert authn.name_id.text == "00u1ada1demo1speaker"
+    confirmations = authn.assertion.subject.subject_confirmation
+    assert [
+        (c.subject_confirmation_data.recipient, c.subject_confirmation_data.in_response_to)
+        for c in confirmations
+    ] == [
+        (ACS, request_id),
+        ("http://127.0.0.1:8002/services/oauth2/token", None),
+    ]
+    (restriction,) = authn.assertion.conditions.audience_restriction
+    assert [a.text for a in restriction.audience] == [SP_ENTITY, "http://127.0.0.1:8002"]

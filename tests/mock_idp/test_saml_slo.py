@@ -30,6 +30,8 @@ WIKI_ENTITY = "urn:test:wiki"
 WIKI_SLO = "http://127.0.0.1:8500/slo"
 IDP_ENTITY = f"{IDP_URL}/saml/metadata"
 EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+ADA_ID = "00u1ada1demo1speaker"  # the portal's NameID for Ada: persistent, her user id
 STATUS = "urn:oasis:names:tc:SAML:2.0:status:"
 NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
@@ -95,8 +97,8 @@ def sso(client, sp_entity: str = SP_ENTITY) -> tuple[str, str]:
 def logout_request(
     session_index: str | None,
     issuer: str = SP_ENTITY,
-    name_id: str = "ada@speakers.example",
-    name_id_format: str | None = EMAIL,
+    name_id: str = ADA_ID,
+    name_id_format: str | None = PERSISTENT,
     tag: str = "LogoutRequest",
     request_id: str = "_lo1",
 ) -> bytes:
@@ -249,8 +251,8 @@ def test_a_participant_that_fails_makes_it_a_partial_logout(app, client, flow, f
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"name_id": "grace@speakers.example"},
-        {"name_id_format": "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"},
+        {"name_id": "00u1grace1demo1spkr0"},
+        {"name_id_format": EMAIL},
         {"session_index": "_s-not-this-one"},
         {"issuer": WIKI_ENTITY},  # registered, but Ada never signed in to it
     ],

@@ -43,6 +43,8 @@ PY_ENTITY = "http://127.0.0.1:8600/metadata"
 PY_ACS = "http://127.0.0.1:8600/acs"
 PY_SLO = "http://127.0.0.1:8600/slo"
 EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+ADA_ID = "00u1ada1demo1speaker"  # the portal's persistent NameID for Ada
 NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
     "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
@@ -156,7 +158,7 @@ def test_pysaml2_takes_part_in_a_logout_the_portal_starts(client, flow, pysaml2_
     portal_request = (
         f'<samlp:LogoutRequest xmlns:samlp="{NS["samlp"]}" xmlns:saml="{NS["saml"]}" ID="_p1"'
         f' Version="2.0" IssueInstant="2026-01-01T00:00:00Z"><saml:Issuer>{PORTAL_ENTITY}'
-        f'</saml:Issuer><saml:NameID Format="{EMAIL}">ada@speakers.example</saml:NameID>'
+        f'</saml:Issuer><saml:NameID Format="{PERSISTENT}">{ADA_ID}</saml:NameID>'
         f"<samlp:SessionIndex>{index}</samlp:SessionIndex></samlp:LogoutRequest>"
     ).encode()
     response = client.get(
@@ -195,7 +197,7 @@ def test_pysaml2_starts_a_signed_logout_that_reaches_the_portal(client, flow, py
     location = response.headers["Location"]
     assert location.startswith(PORTAL_SLO + "?SAMLRequest=")
     to_portal = inflate(params(location)["SAMLRequest"])
-    assert to_portal.find("saml:NameID", NS).text == "ada@speakers.example"
+    assert to_portal.find("saml:NameID", NS).text == ADA_ID
     portal_answer = (
         f'<samlp:LogoutResponse xmlns:samlp="{NS["samlp"]}" xmlns:saml="{NS["saml"]}"'
         f' ID="_pr1" Version="2.0" IssueInstant="2026-01-01T00:00:00Z"'

@@ -18,8 +18,10 @@ def test_demo_portal_sp_is_seeded_from_the_configured_portal_url(app):
         assert sp.acs_urls == ["http://127.0.0.1:8000/saml/acs"]
         assert sp.slo_url == "http://127.0.0.1:8000/saml/slo"
         assert (sp.sign_response, sp.sign_assertion) == (True, True)
-        assert sp.nameid_format_uri == "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+        assert sp.nameid_format_uri == "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
         assert sp.certificate is None
+        assert sp.exchange_audience == "http://127.0.0.1:8002"
+        assert sp.exchange_recipient == "http://127.0.0.1:8002/services/oauth2/token"
 
 
 def test_seeding_twice_adds_and_changes_nothing(app):
@@ -35,6 +37,7 @@ def test_seeding_twice_adds_and_changes_nothing(app):
     [
         ({"nameid_format": "transient"}, "nameid_format must be one of"),
         ({"sign_response": False, "sign_assertion": False}, "sign the Response"),
+        ({"exchange_audience": "{SF_URL}"}, "exchange_audience and exchange_recipient together"),
     ],
 )
 def test_invalid_registrations_are_refused(app, entry, message):

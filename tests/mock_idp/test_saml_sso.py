@@ -31,6 +31,7 @@ NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
 }
 EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
 
 
 def authn_request(
@@ -175,7 +176,7 @@ def check_response(client, xml: bytes, in_response_to: str | None) -> etree._Ele
     )
     assert signed.find("saml:Issuer", NS).text == IDP_ENTITY
     name_id = signed.find("saml:Subject/saml:NameID", NS)
-    assert (name_id.get("Format"), name_id.text) == (EMAIL_FORMAT, "ada@speakers.example")
+    assert (name_id.get("Format"), name_id.text) == (PERSISTENT, "00u1ada1demo1speaker")
     confirmation = signed.find("saml:Subject/saml:SubjectConfirmation", NS)
     assert confirmation.get("Method") == "urn:oasis:names:tc:SAML:2.0:cm:bearer"
     data = confirmation.find("saml:SubjectConfirmationData", NS)
