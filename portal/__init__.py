@@ -14,8 +14,12 @@ from . import cases
 from . import config
 from . import errors
 from . import home
+from . import idp
 from . import models
+from . import saml
+from . import schedule
 from . import security
+from . import sf_session
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -33,12 +37,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     config.finish(app.config, app.instance_path)
 
     models.init_app(app)
+    saml.init_app(app)
+    idp.init_app(app)
+    sf_session.init_app(app)
     auth.init_app(app)
     cases.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    schedule.init_app(app)
+    security.csrf.exempt(schedule.api)  # bearer tokens only, never the session cookie
 
     app.register_blueprint(home.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(schedule.api)
+    app.register_blueprint(schedule.bp)
+    if app.config["LOGIN_PROTOCOL"] == "saml":
+        app.register_blueprint(saml.bp)
     return app

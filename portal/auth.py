@@ -1,26 +1,18 @@
-"""Login with the IdP (OpenID Connect code flow + PKCE + nonce, by Authlib's Flask client), logout.
+"""Login (OpenID Connect by default, SAML 2.0 with `LOGIN_PROTOCOL=saml`) and logout views.
 
-Authlib checks state, sends the PKCE verifier and validates the ID token (signature from the
-IdP's JWKS, iss, aud, exp, nonce); this module keeps who logged in and their tokens, server-side.
-Logout ends the portal login, revokes the refresh token (RFC 7009) and then sends the browser to
-the IdP's end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0), which sends it back home.
+The protocol work is in idp.py (OIDC) and saml.py (SAML); this module keeps who logged in and
+their tokens, server-side, and ends logins. Logout ends the portal login, revokes the tokens it
+held (RFC 7009), then ends the IdP session too: RP-Initiated Logout 1.0 for OIDC, single logout
+for SAML.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
-from collections.abc import Mapping
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.parse import urlunsplit
 
-import requests
-from authlib.common.urls import add_params_to_uri
-from authlib.integrations.flask_client import OAuth
-from authlib.integrations.flask_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
 from flask import Blueprint
 from flask import Flask
 from flask import Response
@@ -33,11 +25,14 @@ from flask_login import LoginManager
 from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
-from joserfc.errors import JoseError
 from sqlalchemy import delete
 from sqlalchemy import select
 
-from .errors import IdpUnavailable
+from . import drafts
+from . import idp
+from . import saml
+from . import sf_session
+from .errors import LoginExpired
 from .errors import LoginFailed
 from .htmx import hx_redirect
 from .htmx import is_htmx_request
@@ -48,36 +43,13 @@ from .salesforce import SalesforceError
 
 login_manager = LoginManager()
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-
-class LoginExpired(Exception):
-    """The login can get no fresh IdP access token (no refresh token, or refused): log in again."""
+NEXT_KEY = "login_next"
 
 
 def init_app(app: Flask) -> None:
-    """Register the IdP client and the login manager for this app."""
-    # One registry per app (Authlib caches each client with its discovery document), so two apps
-    # in one process, as in tests, never share an IdP client.
-    oauth = OAuth(app)
-    oauth.register(
-        "idp",
-        server_metadata_url=f"{app.config['IDP_ISSUER']}/.well-known/openid-configuration",
-        client_id=app.config["IDP_CLIENT_ID"],
-        client_secret=app.config["IDP_CLIENT_SECRET"],
-        client_kwargs={
-            # offline_access: a refresh token, so the portal can get fresh access tokens.
-            "scope": "openid profile email offline_access",
-            "code_challenge_method": "S256",
-            "default_timeout": app.config["HTTP_TIMEOUT"],
-        },
-    )
+    """The login manager, and what a login that can no longer be renewed leads to."""
     login_manager.init_app(app)
     app.register_error_handler(LoginExpired, _login_expired)
-
-
-def idp() -> Any:
-    """This app's OIDC client for the IdP."""
-    return current_app.extensions["authlib.integrations.flask_client"].idp
 
 
 @login_manager.user_loader
@@ -87,6 +59,7 @@ def _load_login(login_id: str) -> LoginSession | None:
 
 @login_manager.unauthorized_handler
 def _unauthorized() -> Response:
+    drafts.keep_posted_form()  # her login ended before she sent it: keep what she typed
     return login_redirect(_current_page())
 
 
@@ -95,35 +68,83 @@ def login() -> Response:
     next_path = safe_next(request.args.get("next")) or url_for("home.index")
     if current_user.is_authenticated:
         return redirect(next_path)
-    session["login_next"] = next_path
-    with idp_errors():
-        return idp().authorize_redirect(current_app.config["PORTAL_URL"] + url_for(".callback"))
+    if current_app.config["LOGIN_PROTOCOL"] == "saml":
+        return saml.start_login(next_path)
+    session[NEXT_KEY] = next_path
+    return idp.authorize(current_app.config["PORTAL_URL"] + url_for(".callback"))
 
 
 @bp.get("/callback")
 def callback() -> Response:
-    with idp_errors():
-        token = idp().authorize_access_token()
+    token = idp.callback_tokens()
+    claims = token.get("userinfo")
+    if not claims or "sub" not in claims:
+        raise LoginFailed("invalid_id_token", "The identity provider sent no ID token.")
+    return complete_login(
+        sub=claims["sub"],
+        email=claims.get("email", ""),
+        name=claims.get("name") or "",
+        protocol="oidc",
+        oidc_tokens=token,
+        next_path=session.pop(NEXT_KEY, None),
+    )
+
+
+def complete_login(
+    *,
+    sub: str,
+    email: str,
+    name: str,
+    protocol: str,
+    next_path: str | None,
+    oidc_tokens: dict[str, Any] | None = None,
+    **saml_fields: Any,
+) -> Response:
+    """Record the speaker and a new login session holding her tokens; go where she was going."""
     if current_user.is_authenticated:
         end_login(current_user._get_current_object())
-    login_user(start_login(token))
-    return redirect(session.pop("login_next", None) or url_for("home.index"))
+    user = db.session.scalar(select(User).filter_by(sub=sub)) or User(sub=sub)
+    user.email = email or user.email or ""
+    user.name = name or user.email or sub
+    login = LoginSession(user=user, protocol=protocol, **saml_fields)
+    if oidc_tokens is not None:
+        login.keep_idp_tokens(oidc_tokens)
+    db.session.add(login)
+    db.session.commit()
+    login_user(login)
+    return redirect(safe_next(next_path) or url_for("home.index"))
 
 
 @bp.post("/logout")
 def logout() -> Response:
-    """End the portal login, revoke its refresh token, then end the IdP session too."""
+    """End the portal login, revoke its tokens, then end the IdP session too."""
     if not current_user.is_authenticated:
         return redirect(url_for("home.index"), 303)
     login = current_user._get_current_object()
-    id_token, refresh_token = login.idp_id_token, login.idp_refresh_token
-    salesforce_token = login.sf_access_token
+    protocol, id_token, refresh_token = login.protocol, login.idp_id_token, login.idp_refresh_token
+    salesforce_token = login.sf_refresh_token or login.sf_access_token
+    saml_logout = None
+    if protocol == "saml":
+        saml_logout = saml.start_logout(login)
     end_login(login)
-    if refresh_token:
-        revoke_refresh_token(refresh_token)
     if salesforce_token:
         revoke_salesforce_token(salesforce_token)
-    return redirect(idp_logout_url(id_token) or url_for("home.index"), 303)
+    if saml_logout is not None:
+        return saml_logout
+    if refresh_token:
+        idp.revoke(refresh_token)
+    state = secrets.token_urlsafe(32)
+    session["logout_state"] = state
+    home = current_app.config["PORTAL_URL"] + url_for("home.index")
+    return redirect(idp.logout_url(id_token, home, state) or url_for("home.index"), 303)
+
+
+def revoke_salesforce_token(token: str) -> None:
+    """Revoke the Salesforce session (a refresh token takes its access tokens along)."""
+    try:
+        sf_session.salesforce_client().revoke(token)
+    except SalesforceError as exc:
+        current_app.logger.warning("Salesforce token revocation failed: %s", exc)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -143,76 +164,6 @@ def login_redirect(next_path: str | None) -> Response:
     return hx_redirect(url) if is_htmx_request() else redirect(url)
 
 
-@contextmanager
-def idp_errors() -> Iterator[None]:
-    """Turn what the IdP round trip can raise into errors the speaker sees explained."""
-    try:
-        yield
-    except requests.RequestException as exc:
-        raise IdpUnavailable(
-            "idp_unavailable", "The identity provider could not be reached."
-        ) from exc
-    except OAuthError as exc:  # error=... at the callback, mismatching state, token endpoint error
-        raise LoginFailed(exc.error, exc.description or "The identity provider refused.") from exc
-    except JoseError as exc:  # the ID token's signature or claims did not validate
-        raise LoginFailed("invalid_id_token", exc.description or exc.error) from exc
-    except ValueError as exc:  # Authlib: the token endpoint's answer is not a JSON object
-        raise LoginFailed("invalid_response", str(exc)) from exc
-
-
-def idp_metadata() -> dict[str, Any]:
-    """The IdP's discovery document, or {} when it cannot be fetched (logout goes on without)."""
-    try:
-        return idp().load_server_metadata()
-    except (requests.RequestException, ValueError) as exc:
-        current_app.logger.warning("IdP discovery failed during logout: %s", exc)
-        return {}
-
-
-def revoke_refresh_token(refresh_token: str) -> None:
-    """Revoke the refresh token at the IdP (RFC 7009), best effort: logout never fails on it."""
-    endpoint = idp_metadata().get("revocation_endpoint")
-    if not endpoint:
-        return
-    client = idp()
-    timeout = client.client_kwargs["default_timeout"]
-    with OAuth2Session(client.client_id, client.client_secret, default_timeout=timeout) as http:
-        try:
-            response = http.revoke_token(
-                endpoint, token=refresh_token, token_type_hint="refresh_token"
-            )
-        except requests.RequestException as exc:
-            current_app.logger.warning("Refresh token revocation failed: %s", exc)
-            return
-    if not response.ok:
-        current_app.logger.warning(
-            "Refresh token revocation refused: HTTP %s %s", response.status_code, response.text
-        )
-
-
-def revoke_salesforce_token(token: str) -> None:
-    """Revoke the cached Salesforce session too, best effort: logout never fails on it."""
-    try:
-        current_app.extensions["portal.salesforce"].revoke(token)
-    except SalesforceError as exc:
-        current_app.logger.warning("Salesforce token revocation failed: %s", exc)
-
-
-def idp_logout_url(id_token: str) -> str | None:
-    """The IdP's end_session_endpoint for this login (RP-Initiated Logout 1.0 §2), or None."""
-    endpoint = idp_metadata().get("end_session_endpoint")
-    if not endpoint:
-        return None
-    state = secrets.token_urlsafe(32)
-    session["logout_state"] = state
-    params = {
-        "id_token_hint": id_token,
-        "post_logout_redirect_uri": current_app.config["PORTAL_URL"] + url_for("home.index"),
-        "state": state,
-    }
-    return add_params_to_uri(endpoint, params)
-
-
 def logout_finished(state: str | None) -> bool:
     """Whether the IdP sent the browser back from the logout this browser started."""
     # A missing or foreign state is no error: the speaker just lands on the home page.
@@ -220,21 +171,6 @@ def logout_finished(state: str | None) -> bool:
         return False
     expected = session.pop("logout_state", None)
     return expected is not None and secrets.compare_digest(state.encode(), expected.encode())
-
-
-def start_login(token: Mapping[str, Any]) -> LoginSession:
-    """Record the speaker and a new login session holding the IdP's tokens."""
-    claims = token.get("userinfo")
-    if not claims or "sub" not in claims:
-        raise LoginFailed("invalid_id_token", "The identity provider sent no ID token.")
-    user = db.session.scalar(select(User).filter_by(sub=claims["sub"])) or User(sub=claims["sub"])
-    user.email = claims.get("email", "")
-    user.name = claims.get("name") or user.email or user.sub
-    login = LoginSession(user=user, idp_id_token=token["id_token"])
-    login.keep_idp_tokens(token)
-    db.session.add(login)
-    db.session.commit()
-    return login
 
 
 def end_login(login: LoginSession) -> None:
@@ -245,17 +181,41 @@ def end_login(login: LoginSession) -> None:
     logout_user()
 
 
+def end_logins_for_saml(name_id: str, session_index: str | None) -> int:
+    """End the logins a SAML LogoutRequest names (SAML Profiles §4.4.4.2); how many ended."""
+    query = delete(LoginSession).where(
+        LoginSession.protocol == "saml", LoginSession.saml_name_id == name_id
+    )
+    if session_index:
+        query = query.where(LoginSession.saml_session_index == session_index)
+    ended = db.session.execute(query).rowcount
+    db.session.commit()
+    return int(ended or 0)
+
+
 def _login_expired(_exc: LoginExpired) -> Response:
+    drafts.keep_posted_form()
     if current_user.is_authenticated:
         end_login(current_user._get_current_object())
     return login_redirect(_current_page())
 
 
 def _current_page() -> str | None:
-    """Where to come back to after logging in: the page, not the htmx endpoint it called."""
+    """Where to come back to after logging in: the page, not the endpoint a form posted to."""
     if is_htmx_request():
-        page = urlsplit(request.headers.get("HX-Current-URL", ""))
-        return safe_next(urlunsplit(("", "", page.path, page.query, "")))
+        return _same_site_path(request.headers.get("HX-Current-URL", ""))
     if request.method != "GET":
-        return None
+        return _same_site_path(request.referrer or "")
     return safe_next(request.full_path.rstrip("?"))
+
+
+def _same_site_path(url: str) -> str | None:
+    """The path and query of a URL on this portal, else None."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
+    portal = urlsplit(current_app.config["PORTAL_URL"])
+    if parts.netloc and parts.netloc != portal.netloc:
+        return None
+    return safe_next(urlunsplit(("", "", parts.path, parts.query, "")))

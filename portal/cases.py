@@ -1,22 +1,25 @@
-"""The speaker's Support page: their Salesforce Cases, listed and created (htmx-enhanced)."""
+"""The speaker's Support pages: her cases listed, searched, opened, created, commented, closed.
+
+Pages only render: the Salesforce calls are in support_cases.py, the session in sf_session.py.
+Forms check their own CSRF token (FlaskForm), so an expired one, like Salesforce or the IdP
+being down, brings the form back with everything typed and a message, never an error page.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from typing import Any
-from typing import TypeVar
 
 from flask import Blueprint
 from flask import Flask
 from flask import Response
-from flask import current_app
 from flask import flash
 from flask import get_flashed_messages
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
@@ -24,187 +27,267 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
-from wtforms.validators import AnyOf
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
+from wtforms.validators import ValidationError
 
-from . import refresh
-from .errors import NotASpeaker
+from . import drafts
+from . import sf_session
+from .errors import PortalError
+from .errors import Problem
+from .errors import problem_for
 from .htmx import is_htmx_request
-from .models import LoginSession
-from .models import db
-from .salesforce import SalesforceApi
 from .salesforce import SalesforceApiError
-from .salesforce import SalesforceClient
-from .salesforce import SessionInvalid
+from .salesforce import SalesforceError
+from .security import csrf
+from .support_cases import CaseDesk
+from .support_cases import FieldRules
 
 bp = Blueprint("cases", __name__)
 
-T = TypeVar("T")
-PRIORITIES = ["High", "Medium", "Low"]
-SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+CSRF_WORDS = "This form had expired (the page was open long, or you logged in again). "
+
+
+def strip(value: str | None) -> str | None:
+    return value.strip() if value else value
 
 
 class CaseForm(FlaskForm):
-    """A new support case, as the speaker types it."""
+    """A new support case, as the speaker types it; limits come from Salesforce's describe."""
 
-    subject = StringField(
-        "Subject",
-        filters=[lambda value: value.strip() if value else value],
-        validators=[
-            DataRequired("Enter a subject."),
-            Length(max=255, message="Keep the subject to 255 characters or fewer."),
-        ],
-    )
-    description = TextAreaField(
-        "Description",
-        validators=[Length(max=32000, message="Keep the description to 32,000 characters.")],
-    )
-    priority = SelectField(
-        "Priority",
-        choices=PRIORITIES,
-        default="Medium",
-        validate_choice=False,  # AnyOf says it in words the speaker understands
-        validators=[AnyOf(PRIORITIES, message="Choose a priority: High, Medium or Low.")],
-    )
+    subject = StringField("Subject", filters=[strip])
+    description = TextAreaField("Description")
+    priority = SelectField("Priority", validate_choice=False)
 
-
-class SpeakerCases:
-    """The signed-in speaker's Cases, through the Salesforce session cached on their login."""
-
-    def __init__(self, login: LoginSession, client: SalesforceClient) -> None:
-        self.login = login
-        self.client = client
-
-    def list(self) -> list[dict[str, Any]]:
-        """The speaker's cases, newest first."""
-        return self._call(lambda api, contact_id: api.query(case_query(contact_id)))
-
-    def create(self, subject: str, description: str, priority: str) -> str:
-        """Open a case on the speaker's contact and return its case number."""
-        case = {"Subject": subject, "Description": description, "Priority": priority}
-        case_id = self._call(
-            lambda api, contact_id: api.create(
-                "Case", {**case, "Origin": "Web", "ContactId": contact_id}
-            )
+    def apply(self, rules: FieldRules | None) -> CaseForm:
+        """Set the limits and choices describe gives (none known: Salesforce will check)."""
+        self.subject.validators = [DataRequired("Enter a subject.")]
+        if rules is None:
+            self.priority.choices = [self.priority.data] if self.priority.data else []
+            return self
+        self.subject.validators.append(
+            Length(max=rules.subject_max, message=too_long("subject", rules.subject_max))
         )
-        return self._call(lambda api, _: api.get("Case", case_id, ["CaseNumber"])["CaseNumber"])
+        self.description.validators = [
+            Length(
+                max=rules.description_max, message=too_long("description", rules.description_max)
+            )
+        ]
+        self.priority.choices = list(rules.priorities)
+        self.priority.data = self.priority.data or rules.default_priority
+        return self
 
-    def _call(self, operation: Callable[[SalesforceApi, str], T]) -> T:
-        api, contact_id = self._session()
-        try:
-            return operation(api, contact_id)
-        except SessionInvalid:
-            # Salesforce ended the session (expired, revoked): renew it, once.
-            api, contact_id = self._session(stale=api.access_token)
-            return operation(api, contact_id)
-
-    def _session(self, stale: str | None = None) -> tuple[SalesforceApi, str]:
-        """The cached Salesforce session and contact id, renewed when missing or `stale`."""
-        login = self.login
-        if login.sf_access_token in (None, stale):
-            with refresh.one_at_a_time(login):
-                # Another request of this login may have renewed it while this one waited.
-                if login.sf_access_token in (None, stale):
-                    self._exchange()
-        return self.client.api(login.sf_instance_url, login.sf_access_token), login.sf_contact_id
-
-    def _exchange(self) -> None:
-        """Exchange an unspent IdP access token (refreshed if need be) for a Salesforce session."""
-        login = self.login
-        if login.idp_access_token_sent or login.idp_token_expired():
-            refresh.refresh_idp_tokens(login)
-        # Sent is spent: Salesforce may use up the token's jti even if its answer never arrives.
-        login.idp_access_token_sent = True
-        db.session.commit()
-        token = self.client.exchange(login.idp_access_token)
-        api = self.client.api(token.instance_url, token.access_token)
-        user = api.get("User", token.user_id, ["Id", "ContactId", "AccountId", "Name"])
-        if not user.get("ContactId"):
-            raise NotASpeaker("no_contact", "Your Salesforce user is not linked to a contact.")
-        login.cache_salesforce(token, user["ContactId"])
-        db.session.commit()
+    def validate_priority(self, field: SelectField) -> None:
+        if field.choices and field.data not in field.choices:
+            raise ValidationError("Choose one of the priorities listed.")
 
 
-def case_query(contact_id: str) -> str:
-    """The SOQL for a contact's cases; the id is checked, since it is pasted into the query."""
-    if not SALESFORCE_ID.fullmatch(contact_id):
-        raise ValueError(f"not a Salesforce id: {contact_id!r}")
-    return (
-        "SELECT Id, CaseNumber, Subject, Status, Priority, CreatedDate FROM Case "
-        f"WHERE ContactId = '{contact_id}' ORDER BY CreatedDate DESC"
-    )
+class CommentForm(FlaskForm):
+    """A comment on a case."""
+
+    body = TextAreaField("Your comment", filters=[strip])
+
+    def apply(self, rules: FieldRules | None) -> CommentForm:
+        self.body.validators = [DataRequired("Write a comment first.")]
+        if rules is not None:
+            self.body.validators.append(
+                Length(max=rules.comment_max, message=too_long("comment", rules.comment_max))
+            )
+        return self
 
 
-def opened(created_date: str) -> str:
+class StatusForm(FlaskForm):
+    """Close or reopen: a button, with its CSRF token."""
+
+
+def too_long(what: str, limit: int) -> str:
+    return f"Keep the {what} to {limit:,} characters or fewer (Salesforce's limit)."
+
+
+def desk() -> CaseDesk:
+    return CaseDesk(sf_session.for_login(current_user._get_current_object()))
+
+
+def rules_if_known(case_desk: CaseDesk) -> FieldRules | None:
+    """The field rules, or None when Salesforce cannot be asked right now (the form still shows)."""
+    try:
+        return case_desk.rules()
+    except (SalesforceError, PortalError):
+        return None
+
+
+def opened(created_date: str | None) -> str:
     """Salesforce's `2024-05-01T12:34:56.000+0000` as `2024-05-01 12:34 UTC`."""
     try:
-        moment = datetime.strptime(created_date, "%Y-%m-%dT%H:%M:%S.%f%z")
+        moment = datetime.strptime(created_date or "", "%Y-%m-%dT%H:%M:%S.%f%z")
     except (TypeError, ValueError):
-        return created_date
+        return created_date or ""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def init_app(app: Flask) -> None:
-    """One Salesforce client (and connection pool) per app, from config."""
-    app.extensions["portal.salesforce"] = SalesforceClient(
-        login_url=app.config["SF_LOGIN_URL"],
-        client_id=app.config["SF_CLIENT_ID"],
-        client_secret=app.config["SF_CLIENT_SECRET"],
-        token_handler=app.config["SF_TOKEN_HANDLER"],
-        scope=app.config["SF_SCOPE"],
-        api_version=app.config["SF_API_VERSION"],
-        timeout=app.config["HTTP_TIMEOUT"],
-        verify=app.config["SF_CA_FILE"] or True,
-    )
     app.add_template_filter(opened)
-
-
-def speaker_cases() -> SpeakerCases:
-    return SpeakerCases(
-        current_user._get_current_object(), current_app.extensions["portal.salesforce"]
-    )
 
 
 @bp.get("/support")
 @login_required
 def support() -> str:
-    status = next(iter(get_flashed_messages()), None)
-    cases = speaker_cases().list()
-    return render_template("cases/support.html", cases=cases, form=CaseForm(None), status=status)
+    page = desk().page(
+        status=request.args.get("status", "open"),
+        search=(request.args.get("q") or "").strip()[:200],
+        page=request.args.get("page", 1, type=int) or 1,
+    )
+    template = (
+        "cases/_case_list.html"
+        if request.headers.get("HX-Target") == "case-list"
+        else "cases/support.html"
+    )
+    return render_template(template, listing=page, status=next(iter(get_flashed_messages()), None))
 
 
+@bp.get("/support/cases/new")
+@login_required
+def new() -> str:
+    case_desk = desk()
+    form = CaseForm(data=drafts.find(url_for(".create")))
+    form.apply(rules_if_known(case_desk))
+    return render_template(
+        "cases/new.html", form=form, restored=drafts.find(url_for(".create")) is not None
+    )
+
+
+@csrf.exempt  # CaseForm checks the token itself, so an expired one keeps what was typed
 @bp.post("/support/cases")
 @login_required
-def create() -> Response | str | tuple[str, int]:
-    form = CaseForm()
+def create() -> Response | tuple[str, int]:
+    case_desk = desk()
+    form = CaseForm().apply(rules_if_known(case_desk))
+    render = lambda problem, status: (  # noqa: E731
+        render_template("cases/new.html", form=form, problem=problem, restored=False),
+        status,
+    )
     if not form.validate_on_submit():
-        return _invalid(form)
+        return render(csrf_problem(form), 422)
+    return sending(
+        lambda: case_desk.create(
+            form.subject.data, form.description.data or "", form.priority.data
+        ),
+        lambda case: (f"Case {case['CaseNumber']} created.", url_for(".case", case_id=case["Id"])),
+        render,
+    )
+
+
+@bp.get("/support/cases/<case_id>")
+@login_required
+def case(case_id: str) -> str:
+    case_desk = desk()
+    record = case_desk.case(case_id)
+    action = url_for(".comment", case_id=case_id)
+    form = CommentForm(data=drafts.find(action)).apply(rules_if_known(case_desk))
+    return render_template(
+        "cases/case.html",
+        case=record,
+        form=form,
+        status_form=StatusForm(),
+        restored=drafts.find(action) is not None,
+        status=next(iter(get_flashed_messages()), None),
+    )
+
+
+@csrf.exempt  # CommentForm checks the token itself, so an expired one keeps what was typed
+@bp.post("/support/cases/<case_id>/comments")
+@login_required
+def comment(case_id: str) -> Response | tuple[str, int]:
+    case_desk = desk()
+    form = CommentForm().apply(rules_if_known(case_desk))
+
+    def render(problem: Problem | None, status: int) -> tuple[str, int]:
+        record = case_desk.case(case_id)  # raises CaseNotFound for a foreign case
+        page = render_template(
+            "cases/case.html",
+            case=record,
+            form=form,
+            status_form=StatusForm(),
+            problem=problem,
+            restored=False,
+        )
+        return page, status
+
+    if not form.validate_on_submit():
+        return render(csrf_problem(form), 422)
+    return sending(
+        lambda: case_desk.comment(case_id, form.body.data),
+        lambda _: ("Comment added.", url_for(".case", case_id=case_id, _anchor="comments")),
+        render,
+    )
+
+
+@bp.post("/support/cases/<case_id>/close")
+@login_required
+def close(case_id: str) -> Response:
+    desk().set_closed(case_id, closed=True)
+    flash("Case closed. You can reopen it if the problem comes back.")
+    return redirect(url_for(".case", case_id=case_id), 303)
+
+
+@bp.post("/support/cases/<case_id>/reopen")
+@login_required
+def reopen(case_id: str) -> Response:
+    desk().set_closed(case_id, closed=False)
+    flash("Case reopened.")
+    return redirect(url_for(".case", case_id=case_id), 303)
+
+
+def csrf_problem(form: FlaskForm) -> Problem | None:
+    """An expired CSRF token is no field error: say it over the form, in words."""
+    if "csrf_token" not in form.errors:
+        return None
+    return Problem(
+        400,
+        "Not sent yet",
+        CSRF_WORDS + "Nothing was lost: check what you typed and send it again.",
+        "Send the form again.",
+        "csrf",
+        "; ".join(form.errors["csrf_token"]),
+    )
+
+
+def sending(
+    send: Callable[[], Any],
+    done: Callable[[Any], tuple[str, str]],
+    render: Callable[[Problem | None, int], tuple[str, int]],
+) -> Response | tuple[str, int]:
+    """Send a form to Salesforce; on success forget its draft and go on, else show it again."""
     try:
-        number = speaker_cases().create(
-            form.subject.data, form.description.data, form.priority.data
-        )
-    except SalesforceApiError as exc:
-        if exc.status != 400:
-            raise
-        form.form_errors.append(f"Salesforce refused the case: {exc.message} ({exc.error_code})")
-        return _invalid(form)
-    return _created(f"Case {number} created.")
-
-
-def _created(message: str) -> Response | str:
-    if is_htmx_request():
-        cases = speaker_cases().list()
-        return render_template(
-            "cases/_created.html", cases=cases, form=CaseForm(None), status=message
-        )
+        result = send()
+    except (SalesforceError, PortalError) as exc:
+        problem = problem_for(exc)
+        if isinstance(exc, SalesforceApiError) and exc.status == 400:
+            problem = Problem(
+                422,
+                "Salesforce refused it",
+                exc.message,
+                "Change it and send again.",
+                exc.error_code,
+                exc.message,
+            )
+        assert problem is not None
+        return render(not_sent(problem), problem.status)
+    drafts.discard(request.path)
+    message, target = done(result)
     flash(message)
-    return redirect(url_for(".support"), 303)
-
-
-def _invalid(form: CaseForm) -> tuple[str, int]:
-    """The form again, with what the speaker typed and why it was refused (422; htmx swaps it)."""
     if is_htmx_request():
-        return render_template("cases/_case_form.html", form=form), 422
-    cases = speaker_cases().list()
-    return render_template("cases/support.html", cases=cases, form=form), 422
+        return Response(status=200, headers={"HX-Redirect": target})
+    return redirect(target, 303)
+
+
+def not_sent(problem: Problem) -> Problem:
+    """The same problem, worded for a form that comes back with what was typed."""
+    return Problem(
+        problem.status,
+        "Not sent yet",
+        f"{problem.message} Nothing you typed is lost.",
+        problem.advice if "again" in problem.advice else f"{problem.advice} Then send it again.",
+        problem.code,
+        problem.detail,
+    )

@@ -1,6 +1,12 @@
-"""Typed errors and the one friendly HTML page they all render as (never a bare 500)."""
+"""Typed errors and the one friendly HTML page they all render as (never a bare 500).
+
+Each page says what happened and what to do, in words for speakers; the protocol's error code
+and description go in a folded "For developers" section.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask import Flask
 from flask import Response
@@ -16,10 +22,12 @@ from .salesforce import SalesforceUnavailable
 
 
 class PortalError(Exception):
-    """An error the speaker should see explained; subclasses set status and title."""
+    """An error the speaker should see explained; subclasses set status, title and advice."""
 
     status = 500
     title = "Something went wrong"
+    message = "The portal could not finish what you asked."
+    advice = "Please try again in a moment."
 
     def __init__(self, code: str, description: str) -> None:
         super().__init__(f"{code}: {description}")
@@ -32,6 +40,8 @@ class LoginFailed(PortalError):
 
     status = 400
     title = "Login failed"
+    message = "The identity provider's answer could not be accepted, so you are not logged in."
+    advice = "Log in again. If it keeps failing, tell the conference team what you see below."
 
 
 class IdpUnavailable(PortalError):
@@ -39,6 +49,8 @@ class IdpUnavailable(PortalError):
 
     status = 503
     title = "The login service is unavailable"
+    message = "The conference's identity provider could not be reached."
+    advice = "Please try again in a few minutes."
 
 
 class NotASpeaker(PortalError):
@@ -46,49 +58,108 @@ class NotASpeaker(PortalError):
 
     status = 403
     title = "No speaker record in Salesforce"
+    message = "Your Salesforce user is not linked to a speaker record, so it can hold no cases."
+    advice = "Ask the conference team to link your Salesforce user to your contact."
 
 
-def render_error(status: int, title: str, description: str, code: str | None = None) -> Response:
+class CaseNotFound(PortalError):
+    """No case of this speaker has that id (malformed, another speaker's, or deleted)."""
+
+    status = 404
+    title = "Case not found"
+    message = "There is no case of yours at this address."
+    advice = "Go back to your support cases and open the case from the list."
+
+
+class LoginExpired(Exception):
+    """The login can get no fresh IdP token (no refresh token, or refused): log in again."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a page or a form says about an error: for speakers, and for developers."""
+
+    status: int
+    title: str
+    message: str
+    advice: str
+    code: str | None = None
+    detail: str | None = None
+
+
+def problem_for(exc: Exception) -> Problem | None:
+    """The words for an error the portal knows, or None for one it does not."""
+    if isinstance(exc, PortalError):
+        return Problem(exc.status, exc.title, exc.message, exc.advice, exc.code, exc.description)
+    if isinstance(exc, SalesforceUnavailable):
+        return Problem(
+            503,
+            "Salesforce is unavailable",
+            "Salesforce, where your support cases live, could not be reached.",
+            "Please try again in a few minutes.",
+            "unavailable",
+            str(exc),
+        )
+    if isinstance(exc, ExchangeError):
+        return Problem(
+            502,
+            "Salesforce refused the sign-in",
+            "Salesforce did not accept your login, so the portal cannot reach your cases.",
+            "Try again; if it keeps failing, log out and in again, or tell the conference team.",
+            exc.error,
+            exc.description,
+        )
+    if isinstance(exc, SalesforceApiError):
+        return Problem(
+            502,
+            "Salesforce returned an error",
+            "Salesforce could not do what you asked.",
+            "Please try again; if it keeps failing, tell the conference team what you see below.",
+            exc.error_code,
+            exc.message,
+        )
+    if isinstance(exc, CSRFError):
+        return Problem(
+            400,
+            "The form had expired",
+            "The page was open too long, or you logged in again meanwhile, so the form expired.",
+            "Reload the page and send the form again.",
+            "csrf",
+            exc.description,
+        )
+    return None
+
+
+def render_problem(problem: Problem) -> Response:
     """The error page; for htmx, a fragment retargeted to replace the main content."""
-    context = {"status": status, "title": title, "description": description, "code": code}
     if is_htmx_request():
-        response = make_response(render_template("errors/_error.html", **context), status)
+        response = make_response(render_template("errors/_error.html", problem=problem))
+        response.status_code = problem.status
         response.headers["HX-Retarget"] = "#main"
         response.headers["HX-Reswap"] = "innerHTML"
         return response
-    return make_response(render_template("errors/error.html", **context), status)
+    return make_response(render_template("errors/error.html", problem=problem), problem.status)
 
 
 def init_app(app: Flask) -> None:
-    app.register_error_handler(PortalError, _portal_error)
-    app.register_error_handler(ExchangeError, _exchange_error)
-    app.register_error_handler(SalesforceApiError, _salesforce_api_error)
-    app.register_error_handler(SalesforceUnavailable, _salesforce_unavailable)
-    app.register_error_handler(CSRFError, _csrf_error)
+    for kind in (PortalError, SalesforceUnavailable, ExchangeError, SalesforceApiError, CSRFError):
+        app.register_error_handler(kind, _known_error)
     app.register_error_handler(HTTPException, _http_error)
 
 
-def _portal_error(exc: PortalError) -> Response:
-    return render_error(exc.status, exc.title, exc.description, exc.code)
-
-
-def _exchange_error(exc: ExchangeError) -> Response:
-    return render_error(502, "Salesforce refused the sign-in", exc.description, exc.error)
-
-
-def _salesforce_api_error(exc: SalesforceApiError) -> Response:
-    return render_error(502, "Salesforce returned an error", exc.message, exc.error_code)
-
-
-def _salesforce_unavailable(_exc: SalesforceUnavailable) -> Response:
-    description = "Salesforce could not be reached. Please try again in a few minutes."
-    return render_error(503, "Salesforce is unavailable", description, "unavailable")
-
-
-def _csrf_error(exc: CSRFError) -> Response:
-    description = f"{exc.description} Go back, reload the page and send the form again."
-    return render_error(400, "The form could not be accepted", description, "csrf")
+def _known_error(exc: Exception) -> Response:
+    problem = problem_for(exc)
+    assert problem is not None  # registered only for the kinds problem_for knows
+    return render_problem(problem)
 
 
 def _http_error(exc: HTTPException) -> Response:
-    return render_error(exc.code or 500, exc.name, exc.description or "")
+    status = exc.code or 500
+    if status == 404:
+        message, advice = "There is no page at this address.", "Check the address, or go home."
+    else:
+        message, advice = (
+            exc.description or "The request could not be served.",
+            "Go back and try again.",
+        )
+    return render_problem(Problem(status, exc.name, message, advice, str(status), exc.description))

@@ -1,4 +1,4 @@
-"""The portal's own tables: who logged in, and the tokens of each login (server-side only)."""
+"""The portal's own tables: who logged in, the tokens of each login (server-side only), drafts."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from flask import Flask
 from flask.cli import with_appcontext
 from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import JSON
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy import Text
+from sqlalchemy import UniqueConstraint
 from sqlalchemy import event
 from sqlalchemy import inspect
 from sqlalchemy.orm import DeclarativeBase
@@ -61,21 +63,33 @@ class LoginSession(UserMixin, db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     user: Mapped[User] = relationship()
     created_at: Mapped[datetime] = mapped_column(default=_utcnow)
+    protocol: Mapped[str] = mapped_column(String(8), default="oidc")  # "oidc" or "saml"
 
-    idp_access_token: Mapped[str] = mapped_column(Text)
+    # OIDC logins: the IdP's tokens.
+    idp_access_token: Mapped[str | None] = mapped_column(Text)
     # Unix seconds, as the token response gives it; avoids naive/aware datetime mix-ups in SQLite.
-    idp_access_token_expires_at: Mapped[int]
-    idp_id_token: Mapped[str] = mapped_column(Text)
+    idp_access_token_expires_at: Mapped[int | None]
+    idp_id_token: Mapped[str | None] = mapped_column(Text)
     idp_refresh_token: Mapped[str | None] = mapped_column(Text)
-    # Salesforce takes each IdP access token once (mock_sf spends its jti): once sent, a new
-    # exchange needs a fresh one from the refresh token.
+    # mock_sf's built-in handler takes each IdP access token once (it spends the jti): once
+    # sent, a new exchange needs a fresh one from the refresh token.
     idp_access_token_sent: Mapped[bool] = mapped_column(default=False)
-    # Who may renew this login's tokens right now (see refresh.py), and until when.
+
+    # SAML logins: the signed assertion (base64url, as signed) and what single logout names.
+    saml_assertion: Mapped[str | None] = mapped_column(Text)
+    saml_not_on_or_after: Mapped[int | None]
+    saml_assertion_sent: Mapped[bool] = mapped_column(default=False)
+    saml_name_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    saml_name_id_format: Mapped[str | None] = mapped_column(String(255))
+    saml_session_index: Mapped[str | None] = mapped_column(String(255))
+
+    # Who may renew this login's tokens right now (see lease.py), and until when.
     renewal_lease: Mapped[str | None] = mapped_column(String(32))
     renewal_lease_until: Mapped[int | None]
 
-    # The Salesforce session exchanged for the IdP access token, cached until Salesforce drops it.
+    # The Salesforce session exchanged for the IdP token, cached until Salesforce drops it.
     sf_access_token: Mapped[str | None] = mapped_column(Text)
+    sf_refresh_token: Mapped[str | None] = mapped_column(Text)
     sf_instance_url: Mapped[str | None] = mapped_column(String(255))
     sf_identity_url: Mapped[str | None] = mapped_column(String(255))
     sf_user_id: Mapped[str | None] = mapped_column(String(18))
@@ -83,27 +97,45 @@ class LoginSession(UserMixin, db.Model):
     sf_issued_at: Mapped[str | None] = mapped_column(String(20))
 
     def idp_token_expired(self, now: float | None = None) -> bool:
-        """Whether the IdP access token can no longer be exchanged."""
-        return (time.time() if now is None else now) >= self.idp_access_token_expires_at
+        """Whether the IdP access token can no longer be used."""
+        expires_at = self.idp_access_token_expires_at or 0
+        return (time.time() if now is None else now) >= expires_at
 
     def keep_idp_tokens(self, token: Mapping[str, Any]) -> None:
-        """Store the IdP's token response (at login or refresh); the ID token stays the login's."""
+        """Store the IdP's token response (at login or refresh)."""
         self.idp_access_token = token["access_token"]
         self.idp_access_token_expires_at = int(
             token.get("expires_at") or time.time() + FALLBACK_TOKEN_LIFETIME
         )
         self.idp_access_token_sent = False
+        # A refresh may bring a new ID token (OIDC Core §12.2); it is the one to exchange next.
+        self.idp_id_token = token.get("id_token") or self.idp_id_token
         # The IdP rotates refresh tokens; one that does not keeps the old one valid (RFC 6749 §6).
         self.idp_refresh_token = token.get("refresh_token") or self.idp_refresh_token
 
-    def cache_salesforce(self, token: SalesforceToken, contact_id: str) -> None:
+    def cache_salesforce(self, token: SalesforceToken, contact_id: str | None = None) -> None:
         """Keep a Salesforce session for the next requests of this login."""
         self.sf_access_token = token.access_token
+        self.sf_refresh_token = token.refresh_token or self.sf_refresh_token
         self.sf_instance_url = token.instance_url
         self.sf_identity_url = token.identity_url
         self.sf_user_id = token.user_id
         self.sf_issued_at = token.issued_at
-        self.sf_contact_id = contact_id
+        if contact_id is not None:
+            self.sf_contact_id = contact_id
+
+
+class Draft(db.Model):
+    """What a speaker typed into a form that could not be sent, kept until it is sent."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A random key in this browser's session cookie: the draft outlives the login it began in.
+    owner: Mapped[str] = mapped_column(String(64), index=True)
+    form: Mapped[str] = mapped_column(String(255))  # the path the form posts to
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)
+    saved_at: Mapped[datetime] = mapped_column(default=_utcnow)
+
+    __table_args__ = (UniqueConstraint("owner", "form"),)
 
 
 def init_app(app: Flask) -> None:
@@ -132,10 +164,10 @@ def init_db_command(demo: bool) -> None:
     # No demo rows: speakers and cases live at the IdP and in Salesforce; users appear on login.
     # Login sessions are disposable: when an upgrade changed their columns, start them afresh
     # (speakers log in again) instead of failing on a missing column.
-    table = LoginSession.__table__
     inspector = inspect(db.engine)
-    if inspector.has_table(table.name):
-        stored = {column["name"] for column in inspector.get_columns(table.name)}
-        if stored != set(table.columns.keys()):
-            table.drop(db.engine)
+    for table in (LoginSession.__table__, Draft.__table__):
+        if inspector.has_table(table.name):
+            stored = {column["name"] for column in inspector.get_columns(table.name)}
+            if stored != set(table.columns.keys()):
+                table.drop(db.engine)
     db.create_all()

@@ -10,12 +10,21 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from typing import Any
 
 import requests
 
 TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+# RFC 8693 §3 token type URNs, by the short names the portal's settings use.
+SUBJECT_TOKEN_TYPES = {
+    "access_token": "urn:ietf:params:oauth:token-type:access_token",
+    "id_token": "urn:ietf:params:oauth:token-type:id_token",
+    "jwt": "urn:ietf:params:oauth:token-type:jwt",
+    "refresh_token": "urn:ietf:params:oauth:token-type:refresh_token",
+    "saml2": "urn:ietf:params:oauth:token-type:saml2",
+}
+ACCESS_TOKEN_TYPE = SUBJECT_TOKEN_TYPES["access_token"]
 
 
 class SalesforceError(Exception):
@@ -66,6 +75,7 @@ class SalesforceToken:
     identity_url: str
     issued_at: str
     scope: str
+    refresh_token: str | None = None  # only when the connected app grants one (scope refresh_token)
 
     @property
     def user_id(self) -> str:
@@ -105,29 +115,52 @@ class SalesforceClient:
     def token_endpoint(self) -> str:
         return f"{self.login_url}/services/oauth2/token"
 
-    def exchange_request(self, subject_token: str) -> dict[str, str]:
-        """The form fields of a token-exchange request for this IdP access token."""
+    def exchange_request(
+        self, subject_token: str, subject_token_type: str = ACCESS_TOKEN_TYPE
+    ) -> dict[str, str]:
+        """The form fields of a token-exchange request (RFC 8693 §2.1, Salesforce's fields)."""
         return {
             "grant_type": TOKEN_EXCHANGE_GRANT,
             "subject_token": subject_token,
-            "subject_token_type": ACCESS_TOKEN_TYPE,
+            "subject_token_type": subject_token_type,
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             "scope": self.scope,
             "token_handler": self.token_handler,
         }
 
-    def exchange(self, subject_token: str) -> SalesforceToken:
-        """Exchange an IdP access token for a Salesforce session, checking its signature."""
+    def exchange(
+        self, subject_token: str, subject_token_type: str = ACCESS_TOKEN_TYPE
+    ) -> SalesforceToken:
+        """Exchange an IdP token for a Salesforce session, checking the response's signature."""
+        return self._token(self.exchange_request(subject_token, subject_token_type))
+
+    def refresh(self, refresh_token: str) -> SalesforceToken:
+        """A new Salesforce access token from its refresh token (RFC 6749 §6; contract §5)."""
+        return self._token(
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+            },
+            refresh_token=refresh_token,
+        )
+
+    def _token(self, form: dict[str, str], refresh_token: str | None = None) -> SalesforceToken:
         response = _send(
             self.http,
             "POST",
             self.token_endpoint,
-            data=self.exchange_request(subject_token),
+            data=form,
             timeout=self.timeout,
             verify=self.verify,
         )
-        return self.parse_token_response(response)
+        token = self.parse_token_response(response)
+        # Salesforce sends no new refresh token on refresh unless rotation is on: keep the old one.
+        if token.refresh_token is None and refresh_token is not None:
+            token = replace(token, refresh_token=refresh_token)
+        return token
 
     def parse_token_response(self, response: requests.Response) -> SalesforceToken:
         """Turn a token endpoint response into a verified token or an ExchangeError."""
@@ -146,6 +179,7 @@ class SalesforceClient:
                 identity_url=body["id"],
                 issued_at=body["issued_at"],
                 scope=body.get("scope", ""),
+                refresh_token=body.get("refresh_token"),
             )
             signature = body["signature"]
         except (KeyError, AttributeError) as exc:
@@ -202,12 +236,30 @@ class SalesforceApi:
 
     def query(self, soql: str) -> list[dict[str, Any]]:
         """All records of a SOQL query, following `nextRecordsUrl` pages."""
-        page = self._request("GET", f"{self.base_url}/query", params={"q": soql})
+        page = self.query_page(soql)
         records = list(page["records"])
         while not page.get("done", True):
             page = self._request("GET", f"{self.instance_url}{page['nextRecordsUrl']}")
             records.extend(page["records"])
         return records
+
+    def query_page(self, soql: str) -> dict[str, Any]:
+        """The first page of a SOQL query: `totalSize`, `done`, `records` (a COUNT() has none)."""
+        return self._request("GET", f"{self.base_url}/query", params={"q": soql})
+
+    def search(self, sosl: str) -> list[dict[str, Any]]:
+        """The records a SOSL search finds (`searchRecords`, API v37.0 and later)."""
+        return list(
+            self._request("GET", f"{self.base_url}/search", params={"q": sosl})["searchRecords"]
+        )
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """An object's describe: its fields, lengths and picklist values."""
+        return self._request("GET", f"{self.base_url}/sobjects/{sobject}/describe")
+
+    def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> None:
+        """Change fields of a record (PATCH answers 204 No Content)."""
+        self._request("PATCH", f"{self.base_url}/sobjects/{sobject}/{record_id}", json=values)
 
     def get(self, sobject: str, record_id: str, fields: list[str] | None = None) -> dict[str, Any]:
         """One record, optionally only some fields."""
@@ -233,6 +285,8 @@ class SalesforceApi:
         )
         if not response.ok:
             raise api_error(response)
+        if response.status_code == 204:
+            return {}
         body = _json(response)
         if not isinstance(body, dict):
             error = {"errorCode": "INVALID_RESPONSE", "message": "The answer is not a JSON object."}

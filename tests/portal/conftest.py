@@ -11,6 +11,8 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -19,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from flask.testing import FlaskClient
 from requests.adapters import BaseAdapter
+from sqlalchemy import select
 
 from portal import create_app
 from portal.models import LoginSession
@@ -56,12 +59,17 @@ class FakeTransport(BaseAdapter):
     def __init__(self) -> None:
         super().__init__()
         self.routes: dict[tuple[str, str], list[Reply]] = {}
+        self.prefixes: dict[tuple[str, str], Reply] = {}
         self.sent: list[requests.PreparedRequest] = []
         self.verify: list[bool | str] = []  # what each request asked of TLS verification
 
     def route(self, method: str, url: str, *replies: Reply) -> None:
         """Answer `method url` (query ignored) with these replies in turn; the last one repeats."""
         self.routes[(method, url)] = list(replies)
+
+    def route_prefix(self, method: str, prefix: str, reply: Reply) -> None:
+        """Answer every `method` URL under `prefix` that has no exact route with `reply`."""
+        self.prefixes[(method, prefix)] = reply
 
     def calls(self, method: str, url: str) -> list[requests.PreparedRequest]:
         return [r for r in self.sent if r.method == method and r.url.split("?")[0] == url]
@@ -71,7 +79,14 @@ class FakeTransport(BaseAdapter):
         self.verify.append(kwargs["verify"])
         queue = self.routes.get((request.method, request.url.split("?")[0]))
         if not queue:
-            raise requests.ConnectionError(f"connection refused: {request.url}")
+            prefixes = [
+                (prefix, reply)
+                for (method, prefix), reply in self.prefixes.items()
+                if method == request.method and request.url.startswith(prefix)
+            ]
+            if not prefixes:
+                raise requests.ConnectionError(f"connection refused: {request.url}")
+            queue = [max(prefixes, key=lambda item: len(item[0]))[1]]
         reply = queue.pop(0) if len(queue) > 1 else queue[0]
         if callable(reply):
             reply = reply(request)
@@ -79,6 +94,8 @@ class FakeTransport(BaseAdapter):
             raise reply
         status, body = reply
         response = requests.Response()
+        if status == 204:
+            body = ""
         response.status_code = status
         response.request = request
         response.url = request.url
@@ -190,16 +207,27 @@ class Org:
         }
 
     @staticmethod
-    def case(number: str, subject: str, created: str = "2026-05-01T12:34:56.000+0000") -> dict:
-        case_id = f"500000000{number}AA"
+    def case(
+        number: str,
+        subject: str,
+        created: str = "2026-05-01T12:34:56.000+0000",
+        contact_id: str = CONTACT_ID,
+        closed: bool = False,
+    ) -> dict:
+        case_id = f"50000000{number}AA"
         return {
             "attributes": {"type": "Case", "url": f"/services/data/v66.0/sobjects/Case/{case_id}"},
             "Id": case_id,
             "CaseNumber": number,
             "Subject": subject,
-            "Status": "New",
+            "Description": f"About: {subject}",
+            "Status": "Closed" if closed else "New",
+            "IsClosed": closed,
             "Priority": "Medium",
+            "ContactId": contact_id,
             "CreatedDate": created,
+            "LastModifiedDate": created,
+            "ClosedDate": None,
         }
 
     @staticmethod
@@ -214,25 +242,139 @@ def org() -> type[Org]:
 
 @pytest.fixture
 def salesforce(transport: FakeTransport) -> FakeTransport:
-    """Salesforce answering as for Ada: one exchange, her User record, her two cases."""
+    """Salesforce answering as for Ada: one exchange, her User record, her cases (FakeCases)."""
     transport.route("POST", TOKEN_ENDPOINT, (200, Org.token_body()))
     transport.route(
         "GET",
         f"{DATA}/sobjects/User/{SF_USER_ID}",
         (200, {"Id": SF_USER_ID, "ContactId": CONTACT_ID, "AccountId": None, "Name": "Ada"}),
     )
-    transport.route(
-        "GET",
-        f"{DATA}/query",
-        (
-            200,
-            Org.query(
-                Org.case("00001001", "Travel reimbursement form", "2026-05-02T09:00:00.000+0000"),
-                Org.case("00001000", "Projector adapter for room B"),
-            ),
-        ),
+    cases = FakeCases(
+        [
+            Org.case("00001001", "Travel reimbursement form", "2026-05-02T09:00:00.000+0000"),
+            Org.case("00001000", "Projector adapter for room B"),
+        ]
     )
+    cases.serve(transport)
+    transport.cases = cases  # type: ignore[attr-defined]
     return transport
+
+
+class FakeCases:
+    """Ada's cases in a fake org: SOQL and SOSL as the portal writes them, records, describe."""
+
+    LIMIT = re.compile(r"LIMIT (\d+) OFFSET (\d+)")
+
+    def __init__(self, cases: list[dict[str, Any]]) -> None:
+        self.cases = cases
+        self.comments: list[dict[str, Any]] = []
+
+    def serve(self, transport: FakeTransport) -> None:
+        transport.route("GET", f"{DATA}/query", self.query)
+        transport.route("GET", f"{DATA}/search", self.search)
+        transport.route("GET", f"{DATA}/sobjects/Case/describe", (200, CASE_DESCRIBE))
+        transport.route("GET", f"{DATA}/sobjects/CaseComment/describe", (200, COMMENT_DESCRIBE))
+        transport.route("POST", f"{DATA}/sobjects/Case/", self.create)
+        transport.route("POST", f"{DATA}/sobjects/CaseComment/", self.comment)
+        transport.route_prefix("GET", f"{DATA}/sobjects/Case/", self.get)
+        transport.route_prefix("PATCH", f"{DATA}/sobjects/Case/", self.update)
+
+    @staticmethod
+    def _q(request: requests.PreparedRequest) -> str:
+        return parse_qs(urlsplit(request.url).query)["q"][0]
+
+    def _matching(self, where: str) -> list[dict[str, Any]]:
+        cases = [c for c in self.cases if f"ContactId = '{c['ContactId']}'" in where]
+        if "IsClosed = true" in where:
+            cases = [c for c in cases if c["IsClosed"]]
+        if "IsClosed = false" in where:
+            cases = [c for c in cases if not c["IsClosed"]]
+        return sorted(cases, key=lambda c: c["LastModifiedDate"], reverse=True)
+
+    def _page(self, soql: str, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        limit, offset = map(int, self.LIMIT.search(soql).groups())
+        return cases[offset : offset + limit]
+
+    def query(self, request: requests.PreparedRequest) -> Reply:
+        soql = self._q(request)
+        if "FROM CaseComment" in soql:
+            parent = re.search(r"ParentId = '(\w+)'", soql).group(1)
+            return 200, Org.query(*[c for c in self.comments if c["ParentId"] == parent])
+        cases = self._matching(soql)
+        if soql.startswith("SELECT COUNT()"):
+            return 200, {"totalSize": len(cases), "done": True, "records": []}
+        return 200, Org.query(*self._page(soql, cases))
+
+    def search(self, request: requests.PreparedRequest) -> Reply:
+        sosl = self._q(request)
+        term = re.sub(r"\\(.)", r"\1", re.match(r"FIND \{(.*?)\} IN", sosl).group(1)).lower()
+        found = [
+            c
+            for c in self._matching(sosl)
+            if all(w in (c["Subject"] + " " + c["Description"]).lower() for w in term.split())
+        ]
+        return 200, {"searchRecords": self._page(sosl, found)}
+
+    def get(self, request: requests.PreparedRequest) -> Reply:
+        case_id = urlsplit(request.url).path.rsplit("/", 1)[-1]
+        case = next((c for c in self.cases if c["Id"] == case_id), None)
+        if case is None:
+            return 404, [
+                {"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}
+            ]
+        return 200, case
+
+    def create(self, request: requests.PreparedRequest) -> Reply:
+        values = json.loads(request.body)
+        number = f"{1000 + len(self.cases):08d}"
+        case = {**Org.case(number, values["Subject"], "2026-06-01T10:00:00.000+0000"), **values}
+        self.cases.append(case)
+        return 201, {"id": case["Id"], "success": True, "errors": []}
+
+    def comment(self, request: requests.PreparedRequest) -> Reply:
+        values = json.loads(request.body)
+        self.comments.append(
+            {
+                **values,
+                "Id": f"00a00000000{len(self.comments):04d}AAA",
+                "CreatedDate": "2026-06-02T10:00:00.000+0000",
+                "CreatedBy": {"Name": "Ada Lovelace"},
+            }
+        )
+        return 201, {"id": self.comments[-1]["Id"], "success": True, "errors": []}
+
+    def update(self, request: requests.PreparedRequest) -> Reply:
+        status, case = self.get(request)
+        if status != 200:
+            return status, case
+        values = json.loads(request.body)
+        case.update(values)
+        case["IsClosed"] = case["Status"] == "Closed"
+        return 204, ""
+
+
+def picklist(*values: str, default: str | None = None) -> list[dict[str, Any]]:
+    return [{"value": v, "label": v, "active": True, "defaultValue": v == default} for v in values]
+
+
+CASE_DESCRIBE = {
+    "name": "Case",
+    "fields": [
+        {"name": "Subject", "length": 255, "picklistValues": []},
+        {"name": "Description", "length": 32000, "picklistValues": []},
+        {
+            "name": "Priority",
+            "length": 40,
+            "picklistValues": picklist("High", "Medium", "Low", default="Medium"),
+        },
+        {
+            "name": "Status",
+            "length": 40,
+            "picklistValues": picklist("New", "Working", "Closed", default="New"),
+        },
+    ],
+}
+COMMENT_DESCRIBE = {"name": "CaseComment", "fields": [{"name": "CommentBody", "length": 4000}]}
 
 
 class Speaker:
@@ -250,7 +392,10 @@ class Speaker:
         refresh_token: str | None = "idp-refresh-token-0",
     ) -> str:
         with self.app.app_context():
-            user = User(sub="00u1ada1demo1speaker", email="ada@speakers.example", name=name)
+            sub = "00u1ada1demo1speaker"
+            user = db.session.scalar(select(User).filter_by(sub=sub)) or User(
+                sub=sub, email="ada@speakers.example", name=name
+            )
             login = LoginSession(
                 user=user,
                 idp_access_token="idp-access-token",
@@ -281,3 +426,11 @@ class Speaker:
 @pytest.fixture
 def speaker(app: Flask, client: FlaskClient) -> Speaker:
     return Speaker(app, client)
+
+
+@pytest.fixture(autouse=True)
+def fresh_describes() -> None:
+    """Each test starts with no describe cached (the cache is per process)."""
+    from portal.support_cases import DESCRIBES
+
+    DESCRIBES.clear()

@@ -80,7 +80,7 @@ def test_login_redirects_to_the_idp_with_pkce_nonce_and_state(client, idp) -> No
         "response_type": "code",
         "client_id": "speaker-portal",
         "redirect_uri": "http://portal.test/auth/callback",
-        "scope": "openid profile email offline_access",
+        "scope": "openid profile email offline_access schedule.read",
         "code_challenge_method": "S256",
     }
     assert len(query["state"][0]) >= 20 and len(query["nonce"][0]) >= 20

@@ -60,7 +60,7 @@ def test_init_db_is_idempotent_and_accepts_demo(app) -> None:
         assert (result.exit_code, result.output) == (0, "")
 
     with app.app_context():
-        assert set(inspect(db.engine).get_table_names()) == {"user", "login_session"}
+        assert {"user", "login_session", "draft"} <= set(inspect(db.engine).get_table_names())
         assert db.session.execute(db.text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(db.text("PRAGMA foreign_keys")).scalar() == 1
 
@@ -108,4 +108,6 @@ def test_unknown_page_is_a_friendly_404(client) -> None:
     response = client.get("/nope")
 
     assert response.status_code == 404
-    assert '<h1 id="error-title">Not Found</h1>' in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert '<h1 id="error-title" tabindex="-1" data-autofocus>Not Found</h1>' in body
+    assert "There is no page at this address." in body

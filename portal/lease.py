@@ -1,4 +1,4 @@
-"""Renew a login's IdP access token with its refresh token (RFC 6749 §6), one request at a time.
+"""One request of a login at a time renews its tokens (IdP refresh, Salesforce exchange).
 
 The IdP rotates refresh tokens and takes a second use of a rotated one for theft (RFC 9700
 §4.14.2): it revokes the whole grant. So two requests of one login must never both spend the
@@ -14,14 +14,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from authlib.integrations.flask_client import OAuthError
 from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy import update
 
-from .auth import LoginExpired
-from .auth import idp
-from .auth import idp_errors
+from .errors import LoginExpired
 from .models import LoginSession
 from .models import db
 
@@ -72,25 +69,3 @@ def give_back_lease(login_id: str, lease: str) -> None:
 def pause(seconds: float) -> None:
     """Wait before trying the lease again (tests replace this)."""
     time.sleep(seconds)
-
-
-def refresh_idp_tokens(login: LoginSession) -> None:
-    """Spend the refresh token for a fresh IdP access token; store the rotated refresh token.
-
-    Call it inside `one_at_a_time`. A refused refresh (expired, revoked, already used) or a
-    login without a refresh token ends in LoginExpired: the speaker logs in again.
-    """
-    if not login.idp_refresh_token:
-        raise LoginExpired()
-    with idp_errors():
-        try:
-            token = idp().fetch_access_token(
-                grant_type="refresh_token", refresh_token=login.idp_refresh_token
-            )
-        except OAuthError as exc:
-            if exc.error == "invalid_grant":
-                raise LoginExpired() from exc
-            raise
-    login.keep_idp_tokens(token)
-    # At once: the old refresh token is spent, so the new one must not be lost to a later error.
-    db.session.commit()

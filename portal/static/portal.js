@@ -1,0 +1,12 @@
+// Move the focus to what the server marked (an error summary, an error page's heading), after a
+// full page load and after an htmx swap: a screen reader then reads what happened.
+(function () {
+  function focusMarked(root) {
+    var target = (root || document).querySelector("[data-autofocus]");
+    if (target) {
+      target.focus();
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusMarked(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { focusMarked(event.target); });
+})();
