@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint format system-deps clean
+.PHONY: demo test bench lint format system-deps saml-deps clean
 
-demo: $(STAMP)
+demo: $(STAMP) saml-deps
 	$(BIN)/python -m devstack
 
 test: $(STAMP) system-deps
@@ -47,6 +47,14 @@ system-deps: $(STAMP)
 		echo "system-deps: cannot install$$missing without root and apt-get"; \
 		case "$$missing" in *chromium*) $(BIN)/python -m playwright install chromium;; esac; \
 	fi
+
+# SAML (the portal's SP with PORTAL_LOGIN_PROTOCOL=saml, on pysaml2) needs xmlsec1 at run time.
+saml-deps:
+	@if command -v xmlsec1 >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "saml-deps: installing Debian's xmlsec1"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; \
+	else echo "saml-deps: xmlsec1 is missing; SAML login needs it (apt-get install xmlsec1)"; fi
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-results *.egg-info
