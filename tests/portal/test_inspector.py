@@ -9,7 +9,9 @@ import shlex
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 from urllib.parse import quote
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -966,3 +968,33 @@ def test_without_its_table_the_inspector_stays_out_of_the_way(app, client) -> No
     probe(client, step)
 
     assert "No steps yet" in client.get("/inspector").get_data(as_text=True)
+
+
+def test_a_real_login_shows_its_steps_and_none_of_its_secrets(app, client, idp, idp_key) -> None:
+    authorize = parse_qs(urlsplit(client.get("/auth/login?next=/").location).query)
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": "00u1ada",
+        "aud": "speaker-portal",
+        "iat": now,
+        "exp": now + 300,
+    }
+    id_token = jwt.encode(
+        {**claims, "nonce": authorize["nonce"][0], "name": "Ada"},
+        idp_key,
+        algorithm="RS256",
+        headers={"kid": "k1"},
+    )
+    tokens = {"access_token": a_jwt(), "token_type": "Bearer", "expires_in": 3600}
+    idp.route("POST", IDP_TOKEN, (200, {**tokens, "id_token": id_token, "refresh_token": REFRESH}))
+
+    client.get(f"/auth/callback?code=authz-c0de-0123456789&state={authorize['state'][0]}")
+    page = client.get("/inspector").get_data(as_text=True)
+
+    kinds = [step.kind for step in steps(app)]
+    assert kinds.index("authorize") < kinds.index("callback") < kinds.index("code_exchange")
+    for secret in ("authz-c0de-0123456789", REFRESH, id_token.split(".")[2], "portal-demo-secret"):
+        assert secret not in stored(app)
+        assert secret not in page
+    assert '<details class="inspector-panel">' in client.get("/").get_data(as_text=True)
