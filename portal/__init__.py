@@ -15,6 +15,7 @@ from . import config
 from . import errors
 from . import home
 from . import idp
+from . import inspector
 from . import models
 from . import saml
 from . import schedule
@@ -38,13 +39,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     models.init_app(app)
     saml.init_app(app)
-    idp.init_app(app)
-    sf_session.init_app(app)
+    # The flow inspector sees every call the portal makes to the IdP, Salesforce and the schedule.
+    idp.init_app(app, response_hooks=[inspector.observe])
+    sf_session.init_app(app, response_hooks=[inspector.observe])
     auth.init_app(app)
     cases.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     schedule.init_app(app)
+    schedule.schedule_http().hooks["response"].append(inspector.observe)
+    inspector.init_app(app)
     security.csrf.exempt(schedule.api)  # bearer tokens only, never the session cookie
 
     app.register_blueprint(home.bp)

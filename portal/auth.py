@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from . import drafts
 from . import idp
+from . import inspector
 from . import saml
 from . import sf_session
 from .errors import LoginExpired
@@ -68,14 +69,30 @@ def login() -> Response:
     next_path = safe_next(request.args.get("next")) or url_for("home.index")
     if current_user.is_authenticated:
         return redirect(next_path)
+    inspector.start_new_flow()  # the inspector shows this login from its first step
     if current_app.config["LOGIN_PROTOCOL"] == "saml":
-        return saml.start_login(next_path)
-    session[NEXT_KEY] = next_path
-    return idp.authorize(current_app.config["PORTAL_URL"] + url_for(".callback"))
+        response = saml.start_login(next_path)
+        kind = "saml_authn_request"
+    else:
+        session[NEXT_KEY] = next_path
+        response = idp.authorize(current_app.config["PORTAL_URL"] + url_for(".callback"))
+        kind = "authorize"
+    inspector.record_step(
+        kind=kind,
+        sender="browser",
+        receiver="idp",
+        method="GET",
+        url=response.location or "",
+        status=response.status_code,
+    )
+    return response
 
 
 @bp.get("/callback")
 def callback() -> Response:
+    inspector.record_step(
+        kind="callback", sender="browser", receiver="portal", method="GET", url=request.url
+    )
     token = idp.callback_tokens()
     claims = token.get("userinfo")
     if not claims or "sub" not in claims:

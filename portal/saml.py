@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
+from . import inspector
 from . import saml_sp
 from .errors import IdpUnavailable
 from .errors import LoginFailed
@@ -120,6 +121,14 @@ def acs() -> Response:
     from .auth import complete_login
 
     encoded = request.form.get("SAMLResponse")
+    inspector.record_step(
+        kind="saml_response",
+        sender="browser",
+        receiver="portal",
+        method="POST",
+        url=request.base_url,
+        params={"SAMLResponse": encoded or "", "RelayState": request.form.get("RelayState", "")},
+    )
     try:
         request_id = saml_sp.response_in_response_to(saml_sp.decode_post(encoded))
         pending = dict(session.get(AUTHN_KEY, {}))
