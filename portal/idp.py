@@ -47,6 +47,12 @@ class IdpApp(FlaskOAuth2App):
     _last_refetch = 0.0
     _lock = threading.Lock()
 
+    def _get_session(self) -> Any:
+        session = super()._get_session()
+        if self.compliance_fix:
+            self.compliance_fix(session)  # discovery and JWKS too: Authlib skips it for them
+        return session
+
     def parse_id_token(self, token: Any, nonce: Any, **kwargs: Any) -> Any:
         try:
             return super().parse_id_token(token, nonce, **kwargs)
