@@ -388,3 +388,83 @@ def test_a_salesforce_that_refuses_the_revocation_does_not_stop_logout(
         issuer.end_session_endpoint,
     )
     assert speaker.login_session() is None
+
+
+def keys(*pairs) -> dict:
+    """A JWKS of (kid, private key) pairs."""
+    return {
+        "keys": [
+            {
+                **jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True),
+                "kid": kid,
+                "alg": "RS256",
+            }
+            for kid, key in pairs
+        ]
+    }
+
+
+def log_in_signed(client, idp, key, kid: str):
+    """Log in with an ID token signed by `key` under `kid`."""
+    authorize = parse_qs(urlsplit(client.get("/auth/login?next=/").location).query)
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": "00u1ada1demo1speaker",
+        "aud": "speaker-portal",
+        "iat": now,
+        "exp": now + 300,
+        "nonce": authorize["nonce"][0],
+    }
+    token = {
+        "access_token": "idp-access-token",
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "id_token": jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid}),
+        "refresh_token": "idp-refresh-token",
+    }
+    idp.route("POST", IDP_TOKEN, (200, token))
+    return client.get(f"/auth/callback?code=the-code&state={authorize['state'][0]}")
+
+
+@pytest.fixture(scope="module")
+def new_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def test_an_unknown_kid_refetches_the_jwks_once(client, idp, idp_key, new_key) -> None:
+    jwks_uri = f"{ISSUER}/v1/keys"
+    idp.route(
+        "GET", jwks_uri, (200, keys(("k1", idp_key))), (200, keys(("k1", idp_key), ("k2", new_key)))
+    )
+
+    response = log_in_signed(client, idp, new_key, "k2")
+
+    assert response.status_code == 302
+    assert len(idp.calls("GET", jwks_uri)) == 2
+
+
+def test_a_key_replaced_under_its_kid_is_refetched_once(client, idp, idp_key, new_key) -> None:
+    jwks_uri = f"{ISSUER}/v1/keys"
+    idp.route("GET", jwks_uri, (200, keys(("k1", idp_key))), (200, keys(("k1", new_key))))
+
+    response = log_in_signed(client, idp, new_key, "k1")
+
+    assert response.status_code == 302
+    assert len(idp.calls("GET", jwks_uri)) == 2
+
+
+def test_a_bad_signature_is_refused_after_one_refetch_and_not_refetched_again(
+    client, idp, idp_key, new_key
+) -> None:
+    jwks_uri = f"{ISSUER}/v1/keys"
+
+    first = log_in_signed(client, idp, new_key, "k1")  # signed by a key the IdP never published
+    second = log_in_signed(client, idp, new_key, "k1")
+
+    assert first.status_code == second.status_code == 400
+    assert "<code>invalid_id_token</code>" in first.get_data(as_text=True)
+    assert "<dd>bad_signature</dd>" in first.get_data(as_text=True)
+    assert len(idp.calls("GET", jwks_uri)) == 2  # once, then once more; the cooldown holds after
