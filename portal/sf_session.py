@@ -78,6 +78,11 @@ class SalesforceSession:
         self._ready()
         return self.login.sf_contact_id  # type: ignore[return-value]
 
+    @property
+    def instance_url(self) -> str:
+        """The org's instance URL (the session is made first if need be)."""
+        return self._ready().instance_url
+
     def call(self, operation: Callable[[SalesforceApi], T]) -> T:
         """Run a REST operation; if Salesforce ended the session, renew it once and retry."""
         api = self._ready()

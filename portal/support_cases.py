@@ -157,8 +157,7 @@ class CaseDesk:
 
     def rules(self) -> FieldRules:
         """Field lengths and picklists from describe, cached per org."""
-        key = self.session.login.sf_instance_url or ""
-        return DESCRIBES.get(key, lambda: self._describe_rules())
+        return DESCRIBES.get(self.session.instance_url, lambda: self._describe_rules())
 
     def _describe_rules(self) -> FieldRules:
         case = fields_by_name(self.session.call(lambda api: api.describe("Case")))

@@ -353,3 +353,12 @@ def test_create_without_csrf_token_keeps_the_typed_text(client, speaker, salesfo
 )
 def test_dates_are_shown_in_utc(value, shown) -> None:
     assert opened(value) == shown
+
+
+def test_describe_is_asked_once_per_org(client, speaker, salesforce, org) -> None:
+    speaker.log_in()
+
+    client.get("/support/cases/new")
+    client.post("/support/cases", data={"csrf_token": speaker.csrf_token(), "subject": "Mic"})
+
+    assert len(salesforce.calls("GET", f"{org.data}/sobjects/Case/describe")) == 1
