@@ -186,6 +186,14 @@ def slo() -> Response:
     binding = "post" if request.method == "POST" else "redirect"
     values = request.form if binding == "post" else request.args
     query = {name: values[name] for name in ("SigAlg", "Signature") if name in values}
+    inspector.record_step(
+        kind="saml_logout_request" if "SAMLRequest" in values else "saml_logout_response",
+        sender="browser",
+        receiver="portal",
+        method=request.method,
+        url=request.base_url,
+        params=values.to_dict(),
+    )
     try:
         if "SAMLRequest" in values:
             return _logout_requested(
@@ -242,6 +250,14 @@ def start_logout(login: LoginSession) -> Response | None:
         *session.get(LOGOUT_KEY, [])[-MAX_OUTSTANDING + 1 :],
         outgoing.request_id,
     ]
+    inspector.record_step(
+        kind="saml_logout_request",
+        sender="browser",
+        receiver="idp",
+        method="GET",
+        url=outgoing.location or "",
+        status=303,
+    )
     return redirect(outgoing.location or url_for("home.index"), 303)
 
 

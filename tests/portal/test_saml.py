@@ -27,6 +27,7 @@ from flask.testing import FlaskClient
 from lxml import etree
 from signxml import XMLVerifier
 from signxml.verifier import SignatureConfiguration
+from sqlalchemy import select
 
 from mock_idp import create_app as create_idp
 from mock_idp.keys import KeyStore
@@ -36,6 +37,7 @@ from mock_idp.saml.assertion import sign
 from mock_idp.saml.assertion import signed_response
 from portal import saml
 from portal import saml_sp
+from portal.inspector import InspectorStep
 from portal.models import LoginSession
 from portal.models import db
 
@@ -524,3 +526,7 @@ def test_sp_initiated_logout_goes_through_the_idp_and_comes_home(app, round_trip
     replay = round_trip.client.get(local(back, PORTAL_URL))
     assert replay.status_code == 400
     assert "saml_unknown_request" in replay.text
+    with app.app_context():
+        kinds = db.session.scalars(select(InspectorStep.kind).order_by(InspectorStep.id)).all()
+    assert kinds[:2] == ["saml_authn_request", "saml_response"]
+    assert "saml_logout_request" in kinds and "saml_logout_response" in kinds
