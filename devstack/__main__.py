@@ -24,6 +24,7 @@ def banner(stack: Stack) -> str:
         "",
         "Speaker Portal demo is running (Ctrl-C stops every process it started):",
         f"  portal          {stack.urls['portal']}/",
+        f"  flow inspector  {stack.urls['portal']}/inspector (the protocol steps of your login)",
         f"  mock IdP        {stack.urls['idp']}/",
         f"  mock Salesforce {stack.urls['sf']}/",
         f"                  {stack.urls['sf_tls']}/ (CA: {stack.tls_file(SF_TLS, 'ca')})",
@@ -31,7 +32,12 @@ def banner(stack: Stack) -> str:
         "Demo logins:",
     ]
     lines += [f"  {who:<30} {user:<24} {password}" for who, user, password in DEMO_LOGINS]
-    lines += ["", f"Logs: {stack.log_dir}/", ""]
+    lines += [
+        "",
+        "SAML login instead of OIDC: PORTAL_LOGIN_PROTOCOL=saml make demo",
+        f"Logs: {stack.log_dir}/",
+        "",
+    ]
     return "\n".join(lines)
 
 
