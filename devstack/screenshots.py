@@ -8,12 +8,12 @@ CHROMIUM_PATH, Debian's /usr/bin/chromium, or Playwright's own.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+from devstack.browser import CHROMIUM_ARGS
+from devstack.browser import chromium_path
 from devstack.stack import FREE_PORTS
 from devstack.stack import Stack
 
@@ -21,28 +21,6 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-# The same flags as tests/e2e/conftest.py's CHROMIUM_ARGS (devstack does not import tests).
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",  # the network is closed: no calls home
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
-
-
-def chromium_path() -> str | None:
-    """CHROMIUM_PATH, else Debian's chromium, else None (Playwright's own browser)."""
-    explicit = os.environ.get("CHROMIUM_PATH")
-    if explicit:
-        return explicit
-    for candidate in CHROMIUM_CANDIDATES:
-        if Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return shutil.which("chromium")
 
 
 def take(out_dir: Path) -> list[Path]:

@@ -222,19 +222,18 @@ def comment(case_id: str) -> Response | tuple[str, int]:
     )
 
 
-@bp.post("/support/cases/<case_id>/close")
-@login_required
-def close(case_id: str) -> Response:
-    desk().set_closed(case_id, closed=True)
-    flash("Case closed. You can reopen it if the problem comes back.")
-    return redirect(url_for(".case", case_id=case_id), 303)
+STATUS_CHANGES = {
+    "close": (True, "Case closed. You can reopen it if the problem comes back."),
+    "reopen": (False, "Case reopened."),
+}
 
 
-@bp.post("/support/cases/<case_id>/reopen")
+@bp.post("/support/cases/<case_id>/<any(close, reopen):change>")
 @login_required
-def reopen(case_id: str) -> Response:
-    desk().set_closed(case_id, closed=False)
-    flash("Case reopened.")
+def change_status(case_id: str, change: str) -> Response:
+    closed, message = STATUS_CHANGES[change]
+    desk().set_closed(case_id, closed=closed)
+    flash(message)
     return redirect(url_for(".case", case_id=case_id), 303)
 
 

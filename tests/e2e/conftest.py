@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devstack import Stack
-
-# Playwright cannot download browsers here: use a system Chromium where one exists.
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",  # the network is closed: no calls home
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def chromium_path() -> str | None:
-    """CHROMIUM_PATH, else Debian's chromium, else None (Playwright's own browser)."""
-    explicit = os.environ.get("CHROMIUM_PATH")
-    if explicit:
-        return explicit
-    for candidate in CHROMIUM_CANDIDATES:
-        if Path(candidate).is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    return shutil.which("chromium")
+from devstack.browser import CHROMIUM_ARGS
+from devstack.browser import chromium_path
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

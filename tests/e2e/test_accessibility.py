@@ -18,6 +18,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import expect
 
 from devstack import Stack
+from tests.e2e.speaker import log_in
 
 BLOCKING = ("serious", "critical")
 DESKTOP = {"width": 1280, "height": 800}
@@ -39,15 +40,6 @@ def assert_accessible(page: Page) -> None:
         for violation in violations
     )
     assert not violations, f"axe-core on {page.url}:\n{report}"
-
-
-def log_in(page: Page, email: str, password: str) -> None:
-    page.goto("/")
-    page.get_by_role("link", name="Log in").click()
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as")).to_be_visible()
 
 
 @pytest.fixture(scope="module")

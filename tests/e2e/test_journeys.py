@@ -11,15 +11,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from devstack import Stack
-
-
-def log_in(page: Page, email: str, password: str) -> None:
-    """Start at the portal, sign in at the IdP, land back on the portal."""
-    page.goto("/")
-    page.get_by_role("link", name="Log in").click()
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+from tests.e2e.speaker import log_in
 
 
 def create_case(page: Page, subject: str, description: str, priority: str) -> None:

@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from devstack import APPS
 from devstack import FREE_PORTS
 from devstack import Stack
+from tests.e2e.speaker import log_in
 
 ADA = ("ada@speakers.example", "ada-demo")
 GRACE = ("grace@speakers.example", "grace-demo")
@@ -38,16 +39,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def browser_context_args(stack: Stack) -> dict[str, Any]:
     """Pages are addressed relative to this module's portal."""
     return {"base_url": stack.urls["portal"]}
-
-
-def log_in(page: Page, email: str, password: str) -> None:
-    """Start at the portal, sign in at the IdP, land back on the portal."""
-    page.goto("/")
-    page.get_by_role("link", name="Log in").click()
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("Signed in as")).to_be_visible()
 
 
 def open_support(page: Page) -> None:

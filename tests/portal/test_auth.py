@@ -20,7 +20,7 @@ ISSUER = "http://idp.test/oauth2/default"
 IDP_TOKEN = f"{ISSUER}/v1/token"
 
 
-def id_token(key, **overrides) -> str:
+def id_token(key, kid: str = "k1", **overrides) -> str:
     now = int(time.time())
     claims = {
         "iss": ISSUER,
@@ -32,7 +32,7 @@ def id_token(key, **overrides) -> str:
         "email": "ada@speakers.example",
         **overrides,
     }
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 
 def log_in(client, idp, idp_key, next_path="/support", **claims):
@@ -407,20 +407,11 @@ def keys(*pairs) -> dict:
 def log_in_signed(client, idp, key, kid: str):
     """Log in with an ID token signed by `key` under `kid`."""
     authorize = parse_qs(urlsplit(client.get("/auth/login?next=/").location).query)
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "sub": "00u1ada1demo1speaker",
-        "aud": "speaker-portal",
-        "iat": now,
-        "exp": now + 300,
-        "nonce": authorize["nonce"][0],
-    }
     token = {
         "access_token": "idp-access-token",
         "token_type": "Bearer",
         "expires_in": 3600,
-        "id_token": jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid}),
+        "id_token": id_token(key, kid, nonce=authorize["nonce"][0]),
         "refresh_token": "idp-refresh-token",
     }
     idp.route("POST", IDP_TOKEN, (200, token))
