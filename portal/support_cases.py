@@ -38,6 +38,7 @@ CASE_ID = re.compile(r"500[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
 SALESFORCE_ID = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 # SOSL reserved characters (SOSL reference, "FIND"): each is escaped with a backslash.
 SOSL_RESERVED = re.compile(r"""([?&|!{}\[\]()^~*:\\"'+\-])""")
+SOSL_OPERATORS = frozenset({"AND", "OR", "NOT"})
 DESCRIBE_SECONDS = 600
 
 
@@ -64,6 +65,7 @@ class CasePage:
     status: str
     search: str
     counts: dict[str, int]
+    note: str | None = None  # why a search found nothing without running, or failed
 
     @property
     def total(self) -> int | None:
@@ -101,12 +103,21 @@ class CaseDesk:
         tail = (
             f"ORDER BY LastModifiedDate DESC LIMIT {PAGE_SIZE + 1} OFFSET {(page - 1) * PAGE_SIZE}"
         )
-        if search:
+        note = None
+        if search and not searchable(search):
+            records, note = [], "Type at least two letters or digits to search."
+        elif search:
             sosl = (
                 f"FIND {{{sosl_term(search)}}} IN ALL FIELDS "
                 f"RETURNING Case({LIST_FIELDS} WHERE {where} {tail})"
             )
-            records = self.session.call(lambda api: api.search(sosl))
+            try:
+                records = self.session.call(lambda api: api.search(sosl))
+            except SalesforceApiError as exc:
+                if exc.status != 400:
+                    raise
+                # Salesforce refused the search words themselves: say so over an empty list.
+                records, note = [], f"Salesforce could not search for that: {exc.message}"
         else:
             soql = f"SELECT {LIST_FIELDS} FROM Case WHERE {where} {tail}"
             records = self.session.call(lambda api: api.query_page(soql))["records"]
@@ -117,6 +128,7 @@ class CaseDesk:
             status=status,
             search=search,
             counts=self.counts(),
+            note=note,
         )
 
     def case(self, case_id: str) -> dict[str, Any]:
@@ -207,9 +219,15 @@ class CaseDesk:
         return int(self.session.call(lambda api: api.query_page(soql))["totalSize"])
 
 
+def searchable(text: str) -> bool:
+    """SOSL needs a term of two letters or digits at least."""
+    return sum(char.isalnum() for char in text) >= 2
+
+
 def sosl_term(text: str) -> str:
-    """The speaker's words as a SOSL search term: every reserved character escaped."""
-    return SOSL_RESERVED.sub(r"\\\1", " ".join(text.split()))
+    """The speaker's words as a SOSL term: reserved characters escaped, AND/OR/NOT quoted."""
+    words = SOSL_RESERVED.sub(r"\\\1", " ".join(text.split())).split(" ")
+    return " ".join(f'"{w}"' if w.upper() in SOSL_OPERATORS else w for w in words)
 
 
 def fields_by_name(describe: dict[str, Any]) -> dict[str, dict[str, Any]]:

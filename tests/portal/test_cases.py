@@ -362,3 +362,44 @@ def test_describe_is_asked_once_per_org(client, speaker, salesforce, org) -> Non
     client.post("/support/cases", data={"csrf_token": speaker.csrf_token(), "subject": "Mic"})
 
     assert len(salesforce.calls("GET", f"{org.data}/sobjects/Case/describe")) == 1
+
+
+def test_a_one_letter_search_asks_for_more_and_sends_nothing(client, speaker, salesforce, org):
+    speaker.log_in()
+
+    response = client.get("/support?q=a")
+
+    assert response.status_code == 200
+    assert "Type at least two letters or digits to search." in response.get_data(as_text=True)
+    assert salesforce.calls("GET", f"{org.data}/search") == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "term"),
+    [
+        ("not working", '"not" working'),
+        ("AND or", '"AND" "or"'),
+        ("usb-c {cable}", "usb\\-c \\{cable\\}"),
+        ('say "hi"*', 'say \\"hi\\"\\*'),
+    ],
+)
+def test_search_words_are_searched_for_not_obeyed(client, speaker, salesforce, org, typed, term):
+    speaker.log_in()
+
+    client.get("/support", query_string={"q": typed})
+
+    (sosl,) = soql_sent(salesforce, org, "search")
+    assert sosl.startswith(f"FIND {{{term}}} IN ALL FIELDS")
+
+
+def test_a_search_salesforce_refuses_says_so_over_an_empty_list(client, speaker, salesforce, org):
+    refusal = [{"errorCode": "MALFORMED_SEARCH", "message": "search term too complex"}]
+    salesforce.route("GET", f"{org.data}/search", (400, refusal))
+    speaker.log_in()
+
+    response = client.get("/support?q=projector")
+
+    assert response.status_code == 200
+    assert "Salesforce could not search for that: search term too complex" in response.get_data(
+        as_text=True
+    )
