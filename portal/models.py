@@ -156,17 +156,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+DISPOSABLE_TABLES = ("login_session", "draft", "inspector_step")
+
+
 @click.command("init-db")
 @with_appcontext
 @click.option("--demo", is_flag=True, help="Accepted for the launcher; the portal seeds nothing.")
 def init_db_command(demo: bool) -> None:
     """Create the portal's tables (idempotent)."""
     # No demo rows: speakers and cases live at the IdP and in Salesforce; users appear on login.
-    # Login sessions are disposable: when an upgrade changed their columns, start them afresh
-    # (speakers log in again) instead of failing on a missing column.
+    # Login sessions, drafts and inspector steps are disposable: when an upgrade changed their
+    # columns, start them afresh (speakers log in again) instead of failing on a missing column.
     inspector = inspect(db.engine)
-    for table in (LoginSession.__table__, Draft.__table__):
-        if inspector.has_table(table.name):
+    for name in DISPOSABLE_TABLES:
+        table = db.metadata.tables.get(name)
+        if table is not None and inspector.has_table(name):
             stored = {column["name"] for column in inspector.get_columns(table.name)}
             if stored != set(table.columns.keys()):
                 table.drop(db.engine)
