@@ -248,6 +248,14 @@ class Parser:
                 fields.append(self.field_ref())
         self.expect_keyword("FROM")
         sobject = self.expect("ident")
+        where, order_by, limit, offset = self.clauses()
+        self.expect("eof")
+        return Query(
+            tuple(fields), sobject.text, sobject.pos, where, order_by, limit, offset, count
+        )
+
+    def clauses(self) -> tuple[Condition | None, tuple[OrderItem, ...], int | None, int | None]:
+        """[WHERE] [ORDER BY] [LIMIT] [OFFSET], for SOQL and for SOSL's RETURNING clause."""
         where = None
         if self.at_keyword("WHERE"):
             self.advance()
@@ -260,12 +268,7 @@ class Parser:
             while self.at_punct(","):
                 self.advance()
                 order_by.append(self.order_item())
-        limit = self.integer_clause("LIMIT")
-        offset = self.integer_clause("OFFSET")
-        self.expect("eof")
-        return Query(
-            tuple(fields), sobject.text, sobject.pos, where, tuple(order_by), limit, offset, count
-        )
+        return where, tuple(order_by), self.integer_clause("LIMIT"), self.integer_clause("OFFSET")
 
     def field_ref(self) -> FieldRef:
         if self.current.kind != "ident" or self.current.text.upper() in _RESERVED:

@@ -53,7 +53,6 @@ from mock_sf.rest.errors import RestError
 from mock_sf.rest.soql import MAX_NESTING
 from mock_sf.rest.soql import Compiler
 from mock_sf.rest.soql import FieldRef
-from mock_sf.rest.soql import OrderItem
 from mock_sf.rest.soql import Parser
 from mock_sf.rest.soql import Query
 from mock_sf.rest.soql import query_error
@@ -462,22 +461,9 @@ def returning(parser: Parser) -> Query:
     while parser.at_punct(","):
         parser.advance()
         fields.append(parser.field_ref())
-    where = None
-    if parser.at_keyword("WHERE"):
-        parser.advance()
-        where = parser.condition()
-    order_by: list[OrderItem] = []
-    if parser.at_keyword("ORDER"):
-        parser.advance()
-        parser.expect_keyword("BY")
-        order_by.append(parser.order_item())
-        while parser.at_punct(","):
-            parser.advance()
-            order_by.append(parser.order_item())
-    limit = parser.integer_clause("LIMIT")
-    offset = parser.integer_clause("OFFSET")
+    where, order_by, limit, offset = parser.clauses()
     parser.expect("punct", ")")
-    return Query(tuple(fields), name.text, name.pos, where, tuple(order_by), limit, offset)
+    return Query(tuple(fields), name.text, name.pos, where, order_by, limit, offset)
 
 
 def run_search(sosl: str | None, user: User, version: str) -> Any:
