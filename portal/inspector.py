@@ -739,7 +739,8 @@ DOCS = {
         (("RFC 6749 §6", f"{RFC}/rfc6749#section-6"),),
     ),
     "token_exchange": StepDoc(
-        "The portal exchanges the IdP access token (the subject token) for a Salesforce session; "
+        "The portal exchanges an IdP token (the subject token, of the type it names) for a "
+        "Salesforce session; "
         "Salesforce's token handler validates it and maps its subject to a Salesforce user.",
         (
             ("RFC 8693 §2.1", f"{RFC}/rfc8693#section-2.1"),
