@@ -36,6 +36,7 @@ from . import sf_session
 from .errors import PortalError
 from .errors import Problem
 from .errors import problem_for
+from .htmx import hx_redirect
 from .htmx import is_htmx_request
 from .salesforce import SalesforceApiError
 from .salesforce import SalesforceError
@@ -148,12 +149,9 @@ def support() -> str:
 @bp.get("/support/cases/new")
 @login_required
 def new() -> str:
-    case_desk = desk()
-    form = CaseForm(data=drafts.find(url_for(".create")))
-    form.apply(rules_if_known(case_desk))
-    return render_template(
-        "cases/new.html", form=form, restored=drafts.find(url_for(".create")) is not None
-    )
+    draft = drafts.find(url_for(".create"))
+    form = CaseForm(data=draft).apply(rules_if_known(desk()))
+    return render_template("cases/new.html", form=form, restored=draft is not None)
 
 
 @csrf.exempt  # CaseForm checks the token itself, so an expired one keeps what was typed
@@ -162,10 +160,10 @@ def new() -> str:
 def create() -> Response | tuple[str, int]:
     case_desk = desk()
     form = CaseForm().apply(rules_if_known(case_desk))
-    render = lambda problem, status: (  # noqa: E731
-        render_template("cases/new.html", form=form, problem=problem, restored=False),
-        status,
-    )
+
+    def render(problem: Problem | None, status: int) -> tuple[str, int]:
+        return render_template("cases/new.html", form=form, problem=problem), status
+
     if not form.validate_on_submit():
         return render(csrf_problem(form), 422)
     return sending(
@@ -182,14 +180,14 @@ def create() -> Response | tuple[str, int]:
 def case(case_id: str) -> str:
     case_desk = desk()
     record = case_desk.case(case_id)
-    action = url_for(".comment", case_id=case_id)
-    form = CommentForm(data=drafts.find(action)).apply(rules_if_known(case_desk))
+    draft = drafts.find(url_for(".comment", case_id=case_id))
+    form = CommentForm(data=draft).apply(rules_if_known(case_desk))
     return render_template(
         "cases/case.html",
         case=record,
         form=form,
         status_form=StatusForm(),
-        restored=drafts.find(action) is not None,
+        restored=draft is not None,
         status=next(iter(get_flashed_messages()), None),
     )
 
@@ -242,7 +240,7 @@ def csrf_problem(form: FlaskForm) -> Problem | None:
     if "csrf_token" not in form.errors:
         return None
     return Problem(
-        400,
+        422,
         "Not sent yet",
         CSRF_WORDS + "Nothing was lost: check what you typed and send it again.",
         "Send the form again.",
@@ -275,9 +273,7 @@ def sending(
     drafts.discard(request.path)
     message, target = done(result)
     flash(message)
-    if is_htmx_request():
-        return Response(status=200, headers={"HX-Redirect": target})
-    return redirect(target, 303)
+    return hx_redirect(target) if is_htmx_request() else redirect(target, 303)
 
 
 def not_sent(problem: Problem) -> Problem:
@@ -286,7 +282,7 @@ def not_sent(problem: Problem) -> Problem:
         problem.status,
         "Not sent yet",
         f"{problem.message} Nothing you typed is lost.",
-        problem.advice if "again" in problem.advice else f"{problem.advice} Then send it again.",
+        problem.advice,
         problem.code,
         problem.detail,
     )
