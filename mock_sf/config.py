@@ -63,11 +63,15 @@ DEFAULTS: dict[str, Any] = {
     "SUBJECT_TOKEN_FAILURE_WINDOW_SECONDS": 60,
     "ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",  # tests use "CHEAPEST"
     # Access (mock_sf/oauth/permitted_users.py, profiles.py, rest/sharing.py): the profile of
-    # just-in-time users whose handler sets none; which cases an external user sees
+    # just-in-time users whose handler sets none (the demo seeds this clone, API Enabled); which
+    # cases an external user sees
     # ("contact_or_account" or "contact"); handler records registered by config (a JSON list,
     # see mock_sf/handlers/registration.py), applied by `init-db`; the email domain the example
     # handler (mock_sf/handlers/examples.py) admits.
-    "JIT_PROFILE": "Customer Community User",
+    "JIT_PROFILE": "Speaker Community User",
+    # Digital Experiences setting "Allow using standard external profiles for self-registration
+    # and user creation" (off: new users need a cloned external profile, since Spring '20).
+    "ALLOW_STANDARD_EXTERNAL_PROFILES": False,
     "CASE_SHARING": "contact_or_account",
     "TOKEN_EXCHANGE_HANDLERS": [],
     "ALLOWED_EMAIL_DOMAIN": "speakers.example",

@@ -24,6 +24,7 @@ from mock_sf.models import Contact
 from mock_sf.models import OauthTokenExchangeHandler
 from mock_sf.models import OauthTokenExchHandlerApp
 from mock_sf.models import Organization
+from mock_sf.models import Profile
 from mock_sf.models import User
 from mock_sf.models import db
 from mock_sf.models import next_case_number
@@ -33,10 +34,14 @@ from mock_sf.oauth.permitted_users import ADMIN_APPROVED
 from mock_sf.oauth.permitted_users import set_policy
 from mock_sf.oauth.sites import seed_network
 from mock_sf.profiles import CUSTOMER_COMMUNITY_USER
+from mock_sf.profiles import SPEAKER_API_ACCESS
+from mock_sf.profiles import SPEAKER_COMMUNITY_USER
 from mock_sf.profiles import SYSTEM_ADMINISTRATOR
 from mock_sf.profiles import UnknownProfile
 from mock_sf.profiles import backfill_user_profiles
+from mock_sf.profiles import clone_profile
 from mock_sf.profiles import profile_named
+from mock_sf.profiles import seed_permission_set
 from mock_sf.profiles import seed_profiles
 from mock_sf.schema import add_missing_columns
 
@@ -58,7 +63,7 @@ HANDLER = {
     "handler_class": "mock_sf.handlers.composite:BuiltInTokenExchangeHandler",
 }
 # SpeakerPortal: "Admin approved users are pre-authorized" for these profiles.
-PREAUTHORIZED_PROFILES = ("Customer Community User", "System Administrator")
+PREAUTHORIZED_PROFILES = (SPEAKER_COMMUNITY_USER, CUSTOMER_COMMUNITY_USER, "System Administrator")
 # What earlier seeds stored; such a record is upgraded once to HANDLER's class and token types.
 LEGACY_HANDLER_CLASS = "mock_sf.handlers.jwt:JwtTokenExchangeHandler"
 ADA_SUBJECT = "00u1ada1demo1speaker"
@@ -98,6 +103,7 @@ def seed_demo(idp_url: str) -> None:
     """Seed (or complete) the demo data; existing rows are left as they are."""
     if db.session.scalar(select(Organization.id)) is None:
         db.session.add(Organization(name=ORG_NAME))
+    speaker_profile = _speaker_profile()
     admin = _admin()
     app = db.session.scalar(
         select(ConnectedApp).where(ConnectedApp.developer_name == APP["developer_name"])
@@ -130,6 +136,9 @@ def seed_demo(idp_url: str) -> None:
         handler.handler_class = HANDLER["handler_class"]
         handler.supports_refresh_token = handler.supports_saml2 = True
     db.session.flush()
+    if not set_permitted_users and speaker_profile.id not in _preauthorized_ids(app.id):
+        # A demo org older than the cloned profile: pre-authorize it like the standard one.
+        set_policy(app, app.permitted_users, _preauthorized_ids(app.id) | {speaker_profile.id})
     if set_permitted_users:
         set_policy(
             app,
@@ -170,6 +179,17 @@ def _added(row: T) -> T:
     return row
 
 
+def _speaker_profile() -> Profile:
+    """The demo's fix for external profiles: a clone of Customer Community User with API
+    Enabled (Summer '19, Spring '20, Spring '21 rules), plus the permission set alternative."""
+    seed_permission_set(SPEAKER_API_ACCESS, "Speaker API Access", api_enabled=True)
+    try:
+        return profile_named(SPEAKER_COMMUNITY_USER)
+    except UnknownProfile:
+        standard = profile_named(CUSTOMER_COMMUNITY_USER)
+        return clone_profile(standard, SPEAKER_COMMUNITY_USER, api_enabled=True)
+
+
 def _admin() -> User:
     admin = db.session.scalar(select(User).where(User.username == ADMIN["username"]))
     if admin is None:
@@ -208,9 +228,11 @@ def _ada(federation_identifier: str) -> User:
                 user_type="CspLitePortal",
                 contact=contact,
                 account=account,
-                profile=profile_named(CUSTOMER_COMMUNITY_USER),
+                profile=profile_named(SPEAKER_COMMUNITY_USER),
             )
         )
+    elif ada.profile is not None and ada.profile.name == CUSTOMER_COMMUNITY_USER:
+        ada.profile = profile_named(SPEAKER_COMMUNITY_USER)  # a demo org seeded before the fix
     # Follows IDP_URL if the IdP moved (other ports); unchanged on a plain re-run.
     if ada.federation_identifier != federation_identifier:
         ada.federation_identifier = federation_identifier

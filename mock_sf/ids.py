@@ -23,6 +23,7 @@ KEY_PREFIXES = {
     "Group": "00G",
     "Case": "500",
     "Network": "0DB",
+    "PermissionSet": "0PS",
 }
 
 _ID15 = re.compile(r"[0-9A-Za-z]{15}")

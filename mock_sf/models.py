@@ -96,6 +96,31 @@ class Profile(Base):
     id: Mapped[str] = mapped_column(String(18), primary_key=True, default=_id_factory("Profile"))
     name: Mapped[str] = mapped_column(String(255), unique=True)
     user_license: Mapped[str] = mapped_column(String(80))
+    # System permission "API Enabled" (REST access); "Custom" marks a cloned profile.
+    api_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    is_custom: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class PermissionSet(Base):
+    """A permission set (prefix ``0PS``): grants system permissions on top of a profile."""
+
+    __tablename__ = "permission_set"
+    id: Mapped[str] = mapped_column(
+        String(18), primary_key=True, default=_id_factory("PermissionSet")
+    )
+    name: Mapped[str] = mapped_column(String(80), unique=True)  # API name
+    label: Mapped[str] = mapped_column(String(80))
+    api_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PermissionSetAssignment(Base):
+    """A permission set assigned to a user (object PermissionSetAssignment)."""
+
+    __tablename__ = "permission_set_assignment"
+    __table_args__ = (UniqueConstraint("assignee_id", "permission_set_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignee_id: Mapped[str] = mapped_column(ForeignKey("user.id"), index=True)
+    permission_set_id: Mapped[str] = mapped_column(ForeignKey("permission_set.id"))
 
 
 class User(Base):

@@ -44,7 +44,9 @@ from mock_sf.oauth.refresh_tokens import grants_refresh_token
 from mock_sf.oauth.sites import Site
 from mock_sf.oauth.token_response import issue_tokens
 from mock_sf.oauth.token_response import signature
+from mock_sf.profiles import ProfileNotAllowed
 from mock_sf.profiles import assign_jit_profile
+from mock_sf.profiles import check_site_login
 
 __all__ = ["TokenExchangeGrant", "TokenRequest", "granted_scope", "signature"]
 
@@ -166,6 +168,11 @@ class TokenExchangeGrant:
             raise InvalidGrant("inactive user", reason=f"user {user.id} is inactive")
         # Salesforce checks the user it is about to log in, a just-created one included.
         check_permitted(app, user)
+        if request.site is not None:
+            try:
+                check_site_login(user)
+            except ProfileNotAllowed as exc:
+                raise InvalidGrant(reason=str(exc)) from exc
         attempt.user_id = user.id
         return issue_tokens(
             self.config,
@@ -217,7 +224,15 @@ class TokenExchangeGrant:
         if inspect(user).transient:
             if not can_create:
                 raise InvalidGrant(reason="handler returned a new user but creation is off")
-            assign_jit_profile(user, link.handler, self.config["JIT_PROFILE"])
+            try:
+                assign_jit_profile(
+                    user,
+                    link.handler,
+                    self.config["JIT_PROFILE"],
+                    allow_standard_external=self.config["ALLOW_STANDARD_EXTERNAL_PROFILES"],
+                )
+            except ProfileNotAllowed as exc:
+                raise InvalidGrant(reason=str(exc)) from exc
             db.session.add(user)
             try:
                 db.session.flush()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from mock_sf.models import OAuthToken
 from mock_sf.oauth.tokens import find_access_token
+from mock_sf.profiles import api_enabled
+from mock_sf.rest.errors import ApiDisabledForOrg
 from mock_sf.rest.errors import InvalidSessionId
 
 REST_SCOPES = frozenset({"api", "full"})
@@ -20,4 +22,7 @@ def authenticate(authorization: str | None) -> OAuthToken:
         raise InvalidSessionId()
     if not REST_SCOPES & set(token.scopes.split()):
         raise InvalidSessionId("This session is not valid for use with the REST API")
+    # The token is issued either way; the REST API refuses a user without API Enabled.
+    if not api_enabled(token.user):
+        raise ApiDisabledForOrg()
     return token

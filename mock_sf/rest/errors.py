@@ -43,6 +43,21 @@ class NotFound(RestError):
     status_code = 404
 
 
+class ApiDisabledForOrg(RestError):
+    """The user has API Enabled neither from her profile nor from a permission set."""
+
+    error_code = "API_DISABLED_FOR_ORG"
+    message = "The REST API is not enabled for this Organization."
+    status_code = 403
+
+
+class Gone(RestError):
+    """A retired API version (7.0-30.0 as of Summer '25)."""
+
+    error_code = "GONE"
+    status_code = 410
+
+
 class MethodNotAllowed(RestError):
     error_code = "METHOD_NOT_ALLOWED"
     status_code = 405

@@ -75,23 +75,30 @@ def test_the_demo_app_pre_authorizes_speakers_and_admins(app: Flask) -> None:
             for u in db.session.scalars(select(User))
         }
         names = {(p.name, p.user_license, p.id[:3]) for p in db.session.scalars(select(Profile))}
-    assert preauthorized(app) == {"Customer Community User", "System Administrator"}
+    assert preauthorized(app) == {
+        "Speaker Community User",
+        "Customer Community User",
+        "System Administrator",
+    }
     assert users == {
         "admin@sf.example": ("System Administrator", "Salesforce"),
-        "ada@speakers.example": ("Customer Community User", "Customer Community"),
+        "ada@speakers.example": ("Speaker Community User", "Customer Community"),
     }
     assert names == {
         ("System Administrator", "Salesforce", "00e"),
         ("Standard User", "Salesforce", "00e"),
         ("Customer Community User", "Customer Community", "00e"),
+        ("Speaker Community User", "Customer Community", "00e"),
     }
 
 
-def test_a_just_in_time_speaker_gets_the_community_profile(app: Flask, api: Any, idp: Any) -> None:
+def test_a_just_in_time_speaker_gets_the_cloned_community_profile(
+    app: Flask, api: Any, idp: Any
+) -> None:
     assert api.exchange(idp.access_token(idp.GRACE_SUB)).status_code == 200
     with app.app_context():
         grace = db.session.scalar(select(User).where(User.username == GRACE))
-        assert grace.profile.name == "Customer Community User"
+        assert (grace.profile.name, grace.profile.is_custom) == ("Speaker Community User", True)
 
 
 def test_the_handler_records_profile_wins_over_the_orgs(app: Flask, api: Any, idp: Any) -> None:
@@ -144,7 +151,7 @@ def test_the_exchange_log_says_why(app: Flask, api: Any, idp: Any) -> None:
         ada = db.session.scalar(select(User).where(User.username == "ada@speakers.example"))
         assert (attempt.error, attempt.user_id) == ("invalid_grant", ada.id)
     assert attempt.reason == (
-        "profile 'Customer Community User' of ada@speakers.example is not pre-authorized for"
+        "profile 'Speaker Community User' of ada@speakers.example is not pre-authorized for"
         " SpeakerPortal"
     )
 
@@ -214,7 +221,7 @@ def test_init_db_without_demo_gives_every_user_a_profile(app: Flask) -> None:
         got = {u.username: u.profile.name for u in db.session.scalars(select(User))}
     assert got == {
         "admin@sf.example": "System Administrator",
-        "ada@speakers.example": "Customer Community User",
+        "ada@speakers.example": "Speaker Community User",
         "ops@sf.example": "Standard User",
     }
 

@@ -45,13 +45,13 @@ def test_the_app_page_shows_and_saves_the_policy(
     assert setup_admin.post("/setup/apps/1", form).status_code == 303
     assert api.exchange(idp.access_token(idp.ADA_SUB)).get_json() == NOT_APPROVED
 
-    form = app_form(app, "all_users_may_self_authorize", ["Customer Community User"])
+    form = app_form(app, "all_users_may_self_authorize", ["Speaker Community User"])
     assert setup_admin.post("/setup/apps/1", form).status_code == 303
     with app.app_context():
         assert db.session.get(ConnectedApp, 1).permitted_users == "all_users_may_self_authorize"
     assert api.exchange(idp.access_token(idp.ADA_SUB)).get_json() == NOT_APPROVED
 
-    form = app_form(app, "admin_approved_users_are_pre_authorized", ["Customer Community User"])
+    form = app_form(app, "admin_approved_users_are_pre_authorized", ["Speaker Community User"])
     assert setup_admin.post("/setup/apps/1", form).status_code == 303
     assert api.exchange(idp.access_token(idp.ADA_SUB)).status_code == 200
 
@@ -70,8 +70,8 @@ def test_the_users_page_shows_and_changes_profiles(
     app: Flask, setup_admin: Any, api: Any, idp: Any
 ) -> None:
     page = setup_admin.client.get("/setup/users").get_data(as_text=True)
-    community = profile_id(app, "Customer Community User")
-    assert f'<option value="{community}" selected>Customer Community User</option>' in page
+    community = profile_id(app, "Speaker Community User")
+    assert f'<option value="{community}" selected>Speaker Community User</option>' in page
     with app.app_context():
         ada = db.session.scalar(select(User.id).where(User.username == "ada@speakers.example"))
     standard = profile_id(app, "Standard User")

@@ -237,7 +237,9 @@ def test_turning_user_creation_off_stops_new_speakers(setup_admin: Any, api: Any
     assert response.get_json()["error"] == "invalid_grant"
 
 
-PROFILE_CHOICES = "Customer Community User Standard User System Administrator"
+PROFILE_CHOICES = (
+    "Customer Community User Speaker Community User Standard User System Administrator"
+)
 
 
 def test_users_list(setup_admin: Any) -> None:
@@ -245,7 +247,7 @@ def test_users_list(setup_admin: Any) -> None:
     assert listing == [
         "admin@sf.example Org Admin Standard System Administrator — — — Yes Deactivate"
         f" {PROFILE_CHOICES} Save",
-        "ada@speakers.example Ada Lovelace CspLitePortal Customer Community User "
+        "ada@speakers.example Ada Lovelace CspLitePortal Speaker Community User "
         "http://127.0.0.1:18001/oauth2/default|00u1ada1demo1speaker Ada Lovelace "
         f"Analytical Engines Ltd Yes Deactivate {PROFILE_CHOICES} Save",
     ]

@@ -44,7 +44,7 @@ def bob(app: Flask) -> dict[str, str]:
             federation_identifier=f"{ISSUER}|{BOB_SUB}",
             contact=contact,
             account=account,
-            profile=profile_named("Customer Community User"),
+            profile=profile_named("Speaker Community User"),
         )
         db.session.add(user)
         db.session.commit()
