@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
@@ -21,6 +22,8 @@ from mock_sf.models import Contact
 from mock_sf.models import ExchangeAttempt
 from mock_sf.models import OauthTokenExchangeHandler
 from mock_sf.models import OauthTokenExchHandlerApp
+from mock_sf.models import PermissionSet
+from mock_sf.models import PermissionSetAssignment
 from mock_sf.models import Profile
 from mock_sf.models import User
 from mock_sf.models import db
@@ -28,7 +31,11 @@ from mock_sf.oauth.permitted_users import POLICIES
 from mock_sf.oauth.permitted_users import policy
 from mock_sf.oauth.permitted_users import preauthorized_profile_ids
 from mock_sf.oauth.permitted_users import set_policy
+from mock_sf.profiles import ProfileNotAllowed
+from mock_sf.profiles import all_permission_sets
 from mock_sf.profiles import all_profiles
+from mock_sf.profiles import clone_profile
+from mock_sf.profiles import set_api_enabled
 from mock_sf.setup.forms import TOKEN_TYPE_FLAGS
 
 PER_PAGE = 50
@@ -151,6 +158,102 @@ def set_user_profile(user: User, profile_id: str) -> None:
     if profile is None:
         raise SetupError("There is no such profile.")
     user.profile = profile
+    db.session.commit()
+
+
+def profiles_with_counts() -> list[tuple[Profile, int]]:
+    """Every profile with the number of users who have it."""
+    counts = dict(
+        db.session.execute(select(User.profile_id, func.count()).group_by(User.profile_id)).all()
+    )
+    return [(profile, counts.get(profile.id, 0)) for profile in all_profiles()]
+
+
+def clone(source_id: str, name: str, api_enabled: bool) -> Profile:
+    """Clone a profile, optionally turning API Enabled on."""
+    source = db.session.get(Profile, source_id)
+    if source is None:
+        raise SetupError("There is no such profile.")
+    try:
+        profile = clone_profile(source, name.strip(), api_enabled=api_enabled)
+    except ProfileNotAllowed as exc:
+        db.session.rollback()
+        raise SetupError(str(exc)) from None
+    db.session.commit()
+    return profile
+
+
+def set_profile_api_enabled(profile: Profile, enabled: bool) -> None:
+    """Save a custom profile's API Enabled."""
+    try:
+        set_api_enabled(profile, enabled)
+    except ProfileNotAllowed as exc:
+        raise SetupError(str(exc)) from None
+    db.session.commit()
+
+
+def permission_set_choices() -> list[SelectChoice]:
+    """Permission sets as checkbox choices, the system permission they grant in the label."""
+    return [
+        SelectChoice(ps.id, f"{ps.label}{' (API Enabled)' if ps.api_enabled else ''}")
+        for ps in all_permission_sets()
+    ]
+
+
+def assigned_permission_set_ids(user: User) -> list[str]:
+    """Ids of the permission sets assigned to the user."""
+    return list(
+        db.session.scalars(
+            select(PermissionSetAssignment.permission_set_id).where(
+                PermissionSetAssignment.assignee_id == user.id
+            )
+        )
+    )
+
+
+def api_access(user: User) -> str:
+    """Where the user's API Enabled comes from, as Setup's user page says it."""
+    if user.profile is not None and user.profile.api_enabled:
+        return f"API Enabled, from the profile {user.profile.name}"
+    granting = db.session.scalars(
+        select(PermissionSet.label)
+        .join(
+            PermissionSetAssignment, PermissionSetAssignment.permission_set_id == PermissionSet.id
+        )
+        .where(PermissionSetAssignment.assignee_id == user.id, PermissionSet.api_enabled)
+    ).all()
+    if granting:
+        return f"API Enabled, from the permission set {', '.join(granting)}"
+    return "No API access: REST calls answer 403 API_DISABLED_FOR_ORG"
+
+
+def update_user(user: User, federation_identifier: str, permission_set_ids: list[str]) -> None:
+    """Save a user's Federation ID (unique in the org) and permission set assignments."""
+    federation_identifier = federation_identifier.strip() or None
+    if federation_identifier is not None:
+        holder = db.session.scalar(
+            select(User.username).where(
+                User.federation_identifier == federation_identifier, User.id != user.id
+            )
+        )
+        if holder is not None:
+            raise SetupError(f"The Federation ID {federation_identifier} belongs to {holder}.")
+    user.federation_identifier = federation_identifier
+    known = {ps.id for ps in all_permission_sets()}
+    wanted = set(permission_set_ids) & known
+    current = {
+        row.permission_set_id: row
+        for row in db.session.scalars(
+            select(PermissionSetAssignment).where(PermissionSetAssignment.assignee_id == user.id)
+        )
+    }
+    for permission_set_id, row in current.items():
+        if permission_set_id not in wanted:
+            db.session.delete(row)
+    for permission_set_id in wanted - current.keys():
+        db.session.add(
+            PermissionSetAssignment(assignee_id=user.id, permission_set_id=permission_set_id)
+        )
     db.session.commit()
 
 

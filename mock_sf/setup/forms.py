@@ -87,6 +87,32 @@ class UserProfileForm(FlaskForm):
     profile_id = SelectField("Profile", validate_choice=True)
 
 
+class ProfileCloneForm(FlaskForm):
+    """Clone a profile (Setup > Profiles > Clone), the fix for external profiles."""
+
+    source_id = SelectField("Existing profile", validate_choice=True)
+    name = StringField("Profile name", validators=[DataRequired(), Length(max=255)])
+    api_enabled = BooleanField("API Enabled")
+    submit = SubmitField("Clone")
+
+
+class ProfileApiForm(FlaskForm):
+    """A custom profile's API Enabled system permission."""
+
+    api_enabled = BooleanField("API Enabled")
+    submit = SubmitField("Save")
+
+
+class UserDetailForm(FlaskForm):
+    """A user's Federation ID and permission set assignments (choices set by the view)."""
+
+    federation_identifier = StringField("Federation ID", validators=[Length(max=512)])
+    permission_sets = SelectMultipleField(
+        "Permission sets", option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False)
+    )
+    submit = SubmitField("Save")
+
+
 class HandlerForm(FlaskForm):
     """A token exchange handler record."""
 

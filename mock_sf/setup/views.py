@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from mock_sf.handlers import handler_context
 from mock_sf.models import ConnectedApp
 from mock_sf.models import OauthTokenExchangeHandler
+from mock_sf.models import Profile
 from mock_sf.models import User
 from mock_sf.models import db
 from mock_sf.oauth import permitted_users
@@ -32,8 +33,11 @@ from mock_sf.setup.forms import HandlerForm
 from mock_sf.setup.forms import LogFilterForm
 from mock_sf.setup.forms import LoginForm
 from mock_sf.setup.forms import NewHandlerForm
+from mock_sf.setup.forms import ProfileApiForm
+from mock_sf.setup.forms import ProfileCloneForm
 from mock_sf.setup.forms import ScorecardForm
 from mock_sf.setup.forms import UserActiveForm
+from mock_sf.setup.forms import UserDetailForm
 from mock_sf.setup.forms import UserProfileForm
 
 bp = Blueprint("setup", __name__, url_prefix="/setup")
@@ -190,6 +194,69 @@ def users() -> str:
     )
 
 
+@bp.route("/users/<user_id>", methods=["GET", "POST"])
+def user_detail(user_id: str) -> Page:
+    """One user: API access, Federation ID, permission sets; POST saves the last two."""
+    user = db.get_or_404(User, user_id)
+    form = UserDetailForm(obj=user)
+    form.permission_sets.choices = console.permission_set_choices()
+    if not form.is_submitted():
+        form.permission_sets.data = console.assigned_permission_set_ids(user)
+    error = None
+    if form.validate_on_submit():
+        try:
+            console.update_user(
+                user, form.federation_identifier.data or "", form.permission_sets.data or []
+            )
+        except console.SetupError as exc:
+            error = str(exc)
+        else:
+            flash(f"Saved {user.username}.")
+            return redirect(url_for("setup.user_detail", user_id=user.id), 303)
+    page = render_template(
+        "setup/user.html", user=user, form=form, error=error, access=console.api_access(user)
+    )
+    return page, 400 if form.errors or error else 200
+
+
+@bp.get("/profiles")
+def profiles() -> str:
+    """Profiles with their license, API Enabled, and a clone form."""
+    return _profiles_page(ProfileCloneForm(), None)[0]
+
+
+@bp.post("/profiles/clone")
+def clone_profile() -> Page:
+    """Clone a profile (the fix for standard external profiles)."""
+    form = ProfileCloneForm()
+    form.source_id.choices = console.profile_choices()
+    if not form.validate_on_submit():
+        return _profiles_page(form, None)
+    try:
+        profile = console.clone(form.source_id.data, form.name.data, form.api_enabled.data)
+    except console.SetupError as exc:
+        return _profiles_page(form, str(exc))
+    flash(f"Created the profile {profile.name}.")
+    return redirect(url_for("setup.profiles"), 303)
+
+
+@bp.post("/profiles/<profile_id>/api")
+def profile_api(profile_id: str) -> Page:
+    """Turn a custom profile's API Enabled on or off."""
+    profile = db.get_or_404(Profile, profile_id)
+    form = ProfileApiForm()
+    if not form.validate_on_submit():
+        return _error_page(400, "Bad request", "The form expired; reload the page.")
+    try:
+        console.set_profile_api_enabled(profile, form.api_enabled.data)
+    except console.SetupError as exc:
+        flash(str(exc), "error")
+    else:
+        state = "on" if profile.api_enabled else "off"
+        flash(f"API Enabled is {state} for {profile.name}.")
+    return redirect(url_for("setup.profiles"), 303)
+
+
 @bp.post("/users/<user_id>/profile")
 def user_profile(user_id: str) -> Page:
     """Change a user's profile."""
@@ -280,6 +347,18 @@ def _scorecard_form() -> ScorecardForm:
         enabled = [app.id for app in console.apps() if app.is_token_exchange_enabled]
         form.app_id.data = enabled[0] if enabled else choices[0].value
     return form
+
+
+def _profiles_page(form: ProfileCloneForm, error: str | None) -> tuple[str, int]:
+    form.source_id.choices = console.profile_choices()
+    page = render_template(
+        "setup/profiles.html",
+        rows=console.profiles_with_counts(),
+        permission_sets=console.permission_set_choices(),
+        form=form,
+        error=error,
+    )
+    return page, 400 if form.errors or error else 200
 
 
 def _login_page(form: LoginForm, error: str | None, status: int) -> tuple[str, int]:

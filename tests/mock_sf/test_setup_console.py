@@ -26,6 +26,7 @@ SETUP_PAGES = [
     "/setup/handlers",
     "/setup/handlers/1",
     "/setup/users",
+    "/setup/profiles",
     "/setup/cases",
     "/setup/log",
     "/setup/scorecard",
