@@ -43,7 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(web.bp)
     oauth.init_app(app)  # My Domain and the Experience Cloud site prefix
-    app.register_blueprint(rest.bp)
+    rest.init_app(app)  # My Domain and the Experience Cloud site prefix
     setup.init_app(app)  # CSRF for browser forms (APIs exempt), the forge client
     app.register_blueprint(setup.bp)
     web.register_error_pages(app)

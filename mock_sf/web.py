@@ -34,7 +34,8 @@ def healthz() -> Response:
 def render_http_error(exc: HTTPException) -> object:
     """Routing and server errors in the dialect of the path: REST array, OAuth JSON, or HTML."""
     code = exc.code or 500
-    if request.path.startswith("/services/data"):
+    path = api_path(request.path, current_app.config.get("SITE_PATH_PREFIX") or "")
+    if path.startswith("/services/data"):
         error: rest_errors.RestError
         if isinstance(exc, MethodNotAllowed):
             allowed = ",".join(sorted(set(exc.valid_methods or ()) - {"OPTIONS"}))
@@ -49,7 +50,7 @@ def render_http_error(exc: HTTPException) -> object:
             error = rest_errors.RestError(exc.description)
             error.status_code = code
         return rest_errors.render_rest_error(error)
-    if request.path.startswith("/services/oauth2"):
+    if path.startswith("/services/oauth2"):
         description = (
             "must use HTTP POST" if isinstance(exc, MethodNotAllowed) else exc.name.lower()
         )
@@ -57,6 +58,14 @@ def render_http_error(exc: HTTPException) -> object:
         oauth_error.status_code = code
         return render_oauth_error(oauth_error)
     return render_template("web/error.html", error=exc), code
+
+
+def api_path(path: str, site_prefix: str) -> str:
+    """The path without the Experience Cloud site prefix, which serves the same APIs."""
+    prefix = "/" + site_prefix.strip("/")
+    if prefix != "/" and path.startswith(prefix + "/services/"):
+        return path[len(prefix) :]
+    return path
 
 
 def register_error_pages(app: Flask) -> None:

@@ -111,9 +111,14 @@ class JwtTokenExchangeHandler(VerifyingTokenExchangeHandler):
             raise TokenRejected(f"malformed JWT: {exc}") from exc
         if str(header.get("alg")).lower() == "none":
             raise TokenRejected("unsigned JWT: alg 'none'", "jws_required")
-        issuer = self._issuers().get(unverified.get("iss"))  # type: ignore[arg-type]
+        issuers = self._issuers()
+        issuer = issuers.get(unverified.get("iss"))  # type: ignore[arg-type]
         if issuer is None:
-            raise TokenRejected(f"untrusted issuer: {unverified.get('iss')!r}", "issuer")
+            raise TokenRejected(
+                f"untrusted issuer: {unverified.get('iss')!r} is not in SF_TRUSTED_ISSUERS"
+                f" (trusted: {', '.join(map(repr, issuers)) or 'none'})",
+                "issuer",
+            )
         if header.get("alg") not in issuer.algorithms:
             raise TokenRejected(f"alg not allowed: {header.get('alg')!r}", "alg_allowlist")
         check_typ(header, token_type)

@@ -17,6 +17,7 @@ from mock_sf.oauth import discovery
 from mock_sf.oauth import identity
 from mock_sf.oauth.errors import NO_STORE
 from mock_sf.oauth.errors import OAuthError
+from mock_sf.oauth.errors import UnsupportedGrantType
 from mock_sf.oauth.errors import render_oauth_error
 from mock_sf.oauth.identity import IdentityError
 from mock_sf.oauth.introspection import introspect
@@ -65,6 +66,9 @@ def current_site() -> Site | None:
 @bp.post("/services/oauth2/token")
 def token() -> tuple[Response, int, dict[str, str]]:
     """The token endpoint (form POST)."""
+    if request.mimetype and request.mimetype != "application/x-www-form-urlencoded":
+        # Salesforce reads only a form body: in JSON, grant_type is not found at all.
+        raise UnsupportedGrantType(reason=f"the body is {request.mimetype}, not a form")
     token_request = TokenRequest(
         request.form,
         request.headers.get("Authorization"),

@@ -40,6 +40,7 @@ from mock_sf.oauth.errors import UnsupportedGrantType
 from mock_sf.oauth.errors import missing_parameter
 from mock_sf.oauth.keys import signing_keys
 from mock_sf.oauth.permitted_users import check_permitted
+from mock_sf.oauth.refresh_tokens import REFRESH_SCOPES
 from mock_sf.oauth.refresh_tokens import grants_refresh_token
 from mock_sf.oauth.sites import Site
 from mock_sf.oauth.token_response import issue_tokens
@@ -243,10 +244,15 @@ class TokenExchangeGrant:
 
 
 def granted_scope(requested: str | None, app: ConnectedApp) -> str:
-    """Requested scopes must be a subset of the app's; none requested means all of them."""
+    """Requested scopes must be a subset of the app's; none requested means all of them.
+
+    ``offline_access`` and ``refresh_token`` are one scope under two names, as Setup lists it:
+    "Perform requests at any time (refresh_token, offline_access)".
+    """
     wanted = frozenset((requested or "").split())
-    if not wanted <= app.scope_set:
-        raise InvalidScope(reason=f"{sorted(wanted - app.scope_set)} not assigned to the app")
+    allowed = app.scope_set | (REFRESH_SCOPES if app.scope_set & REFRESH_SCOPES else frozenset())
+    if not wanted <= allowed:
+        raise InvalidScope(reason=f"{sorted(wanted - allowed)} not assigned to the app")
     return " ".join(sorted(wanted or app.scope_set))
 
 

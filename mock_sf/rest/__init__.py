@@ -1,10 +1,12 @@
-"""``/services/data``: versions, resources, sobjects, query and search. Any ``vNN.N``; trailing
-slash optional on every route; errors always as Salesforce's JSON array.
+"""``/services/data``: versions, resources, sobjects, query and search, on My Domain and again
+under the Experience Cloud site path. Supported versions only (retired ones answer 410, unknown
+ones 404); trailing slash optional on every route; errors always as Salesforce's JSON array.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import Flask
 from flask import Response
 from flask import current_app
 from flask import g
@@ -19,6 +21,7 @@ from mock_sf.rest import sobjects
 from mock_sf.rest import sosl
 from mock_sf.rest import versions
 from mock_sf.rest.auth import authenticate
+from mock_sf.rest.errors import Gone
 from mock_sf.rest.errors import NotFound
 from mock_sf.rest.errors import RestError
 from mock_sf.rest.errors import json_response
@@ -40,14 +43,39 @@ class VersionConverter(BaseConverter):
 bp = Blueprint("rest", __name__, url_prefix="/services/data")
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("version", VersionConverter))
 bp.register_error_handler(RestError, render_rest_error)
-PUBLIC_ENDPOINTS = frozenset({"rest.list_versions"})
+SITE_BLUEPRINT = "rest_site"
+PUBLIC_VIEWS = frozenset({"list_versions"})
+
+
+def init_app(app: Flask) -> None:
+    """The REST API on My Domain and, as Salesforce serves it, under the site path prefix."""
+    app.register_blueprint(bp)
+    prefix = (app.config.get("SITE_PATH_PREFIX") or "").strip("/")
+    if prefix:
+        app.register_blueprint(bp, name=SITE_BLUEPRINT, url_prefix=f"/{prefix}/services/data")
+
+
+def view_name() -> str:
+    """The endpoint without its blueprint (the same view answers on both prefixes)."""
+    return (request.endpoint or "").rpartition(".")[2]
 
 
 @bp.before_request
-def load_session_user() -> None:
-    """Every resource but the version list needs a live session."""
-    if request.endpoint not in PUBLIC_ENDPOINTS:
+def check_version_and_session() -> None:
+    """A supported version, then a live session for every resource but the version list."""
+    version = (request.view_args or {}).get("version")
+    if version is not None:
+        check_version(version, current_app.config["API_MAX_VERSION"])
+    if view_name() not in PUBLIC_VIEWS:
         g.sf_user = authenticate(request.headers.get("Authorization")).user
+
+
+def check_version(version: str, newest: str) -> None:
+    """Retired versions (30.0 and older since Summer '25) are 410, versions not yet out 404."""
+    if float(version) < versions.OLDEST_VERSION:
+        raise Gone(f"API version {version} has been retired and is no longer available.")
+    if float(version) > float(newest) or not version.endswith(".0"):
+        raise NotFound()
 
 
 @bp.get("/", strict_slashes=False)
@@ -68,7 +96,7 @@ def list_resources(version: str) -> Response:
 @bp.get("/<version:version>/queryAll/", strict_slashes=False, endpoint="run_query_all")
 def run_query(version: str) -> Response:
     """SOQL query (queryAll: soft-deleted records too), first batch."""
-    resource = "queryAll" if request.endpoint == "rest.run_query_all" else "query"
+    resource = "queryAll" if view_name() == "run_query_all" else "query"
     return json_response(
         query.run_query(
             request.args.get("q"),
@@ -86,7 +114,7 @@ def run_query(version: str) -> Response:
 @bp.get("/<version:version>/queryAll/<locator>", strict_slashes=False, endpoint="query_more_all")
 def query_more(version: str, locator: str) -> Response:
     """The next batch at a ``nextRecordsUrl``."""
-    resource = "queryAll" if request.endpoint == "rest.query_more_all" else "query"
+    resource = "queryAll" if view_name() == "query_more_all" else "query"
     lifetime = current_app.config["QUERY_LOCATOR_LIFETIME"]
     return json_response(
         query.query_more(locator, g.sf_user, version, lifetime_seconds=lifetime, resource=resource)
