@@ -150,3 +150,25 @@ def test_each_page_of_a_logged_in_speaker_is_accessible(
     ada.set_viewport_size(DESKTOP)
     show(ada)
     assert_accessible(ada)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_setup_pages_that_fix_external_users_are_accessible(
+    browser: Browser, stack: Stack, viewport: dict[str, int]
+) -> None:
+    """mock_sf's Profiles page and a user's page, where a developer fixes API access."""
+    context = browser.new_context(base_url=stack.urls["sf"], viewport=viewport)
+    page = context.new_page()
+    page.goto("/setup/login")
+    page.get_by_label("Username").fill("admin@sf.example")
+    page.get_by_label("Password").fill("admin-demo")
+    page.get_by_role("button", name="Log in").click()
+    page.goto("/setup/profiles")
+    expect(page.get_by_role("heading", name="Clone a profile")).to_be_visible()
+    assert_accessible(page)
+    page.goto("/setup/users")
+    page.get_by_role("link", name="ada@speakers.example").click()
+    expect(page.get_by_label("Federation ID")).to_be_visible()
+    assert_accessible(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    context.close()
