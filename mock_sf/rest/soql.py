@@ -14,7 +14,7 @@ Grammar (keywords case-insensitive; ``[]`` optional, ``{}`` repeated)::
     value      := 'string' | number | TRUE | FALSE | NULL | date | datetime | relative
     date       := YYYY-MM-DD
     datetime   := YYYY-MM-DDThh:mm:ss[.sss](Z | +hh:mm | -hh:mm)
-    relative   := TODAY | YESTERDAY | TOMORROW | LAST_N_DAYS:n | NEXT_N_DAYS:n
+    relative   := TODAY | THIS_MONTH | LAST_N_DAYS:n | N_WEEKS_AGO:n | ...  (see relative_span)
     order      := field [ASC | DESC] [NULLS FIRST | NULLS LAST]
 
 Objects: ``Case``, ``CaseComment``, ``User``. Relationships (one level): Case ``Contact``,
@@ -91,8 +91,16 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
-RELATIVE_DATES = frozenset({"TODAY", "YESTERDAY", "TOMORROW"})
-RELATIVE_N_DATES = frozenset({"LAST_N_DAYS", "NEXT_N_DAYS"})
+_UNITS = ("MONTH", "QUARTER", "YEAR", "FISCAL_QUARTER", "FISCAL_YEAR")
+RELATIVE_DATES = frozenset(
+    {"TODAY", "YESTERDAY", "TOMORROW", "LAST_90_DAYS", "NEXT_90_DAYS"}
+    | {f"{when}_{unit}" for when in ("LAST", "THIS", "NEXT") for unit in ("WEEK", *_UNITS)}
+)
+RELATIVE_N_DATES = frozenset(
+    {"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO", "LAST_N_WEEKS", "NEXT_N_WEEKS", "N_WEEKS_AGO"}
+    | {f"{form}_{unit}S" for form in ("LAST_N", "NEXT_N") for unit in _UNITS}
+    | {f"N_{unit}S_AGO" for unit in _UNITS}
+)
 
 
 @dataclass(frozen=True)
@@ -739,21 +747,84 @@ class Compiler:
 ID_LABEL = "__id"
 
 
+# The first day of the week is the user's locale's; this mock uses en_US's (Sunday).
+WEEK_START = 6  # datetime.weekday(): Monday 0 ... Sunday 6
+
+
+def add_days(day: datetime, n: int) -> datetime:
+    """``day`` moved by n days, clamped to the calendar instead of overflowing."""
+    try:
+        return day + timedelta(days=n)
+    except OverflowError:
+        return datetime.max if n > 0 else datetime.min
+
+
+def add_months(first: datetime, n: int) -> datetime:
+    """The first of the month n months from ``first`` (itself a first), clamped likewise."""
+    year, month = divmod(first.year * 12 + first.month - 1 + n, 12)
+    if year < datetime.min.year:
+        return datetime.min
+    if year > datetime.max.year:
+        return datetime.max
+    return datetime(year, month + 1, 1)
+
+
 def relative_span(value: tuple[str, int | None], now: datetime) -> tuple[datetime, datetime]:
-    """[start, end) of a relative date literal in UTC; LAST_N_DAYS:n ends with today."""
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    day = timedelta(days=1)
+    """[start, end) of a date literal in UTC (the mock org's time zone).
+
+    Days, weeks (from Sunday), months, calendar quarters and years; ``LAST_N_DAYS:n`` ends with
+    today, ``NEXT_N_DAYS:n`` starts tomorrow, ``LAST_N_<unit>S:n`` ends before the current unit,
+    ``NEXT_N_<unit>S:n`` starts after it, ``N_<unit>S_AGO:n`` is one unit. The fiscal year is
+    the calendar year (Salesforce's default), so ``*_FISCAL_*`` literals equal the calendar ones.
+    """
     keyword, n = value
-    # Past ~1,900 years either way a span would leave the calendar: clamp instead of overflowing.
-    n = min(n or 0, 700_000)
-    spans = {
-        "TODAY": (today, today + day),
-        "YESTERDAY": (today - day, today),
-        "TOMORROW": (today + day, today + 2 * day),
-        "LAST_N_DAYS": (today - n * day, today + day),
-        "NEXT_N_DAYS": (today, today + (n + 1) * day),
+    keyword = keyword.replace("FISCAL_", "")
+    n = n or 0
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = add_days(today, -((today.weekday() - WEEK_START) % 7))
+    month = today.replace(day=1)
+    quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
+    year = month.replace(month=1)
+    days = {
+        "TODAY": (0, 1),
+        "YESTERDAY": (-1, 0),
+        "TOMORROW": (1, 2),
+        "LAST_90_DAYS": (-90, 1),
+        "NEXT_90_DAYS": (1, 91),
+        "LAST_N_DAYS": (-n, 1),
+        "NEXT_N_DAYS": (1, n + 1),
+        "N_DAYS_AGO": (-n, -n + 1),
     }
-    return spans[keyword]
+    if keyword in days:
+        start, end = days[keyword]
+        return add_days(today, start), add_days(today, end)
+    weeks = {
+        "LAST_WEEK": (-1, 0),
+        "THIS_WEEK": (0, 1),
+        "NEXT_WEEK": (1, 2),
+        "LAST_N_WEEKS": (-n, 0),
+        "NEXT_N_WEEKS": (1, n + 1),
+        "N_WEEKS_AGO": (-n, -n + 1),
+    }
+    if keyword in weeks:
+        start, end = weeks[keyword]
+        return add_days(week, 7 * start), add_days(week, 7 * end)
+    unit, months = next(
+        (unit, size)
+        for unit, size in (("MONTH", 1), ("QUARTER", 3), ("YEAR", 12))
+        if keyword.endswith((unit, unit + "S", unit + "S_AGO"))
+    )
+    first = {"MONTH": month, "QUARTER": quarter, "YEAR": year}[unit]
+    spans = {
+        f"LAST_{unit}": (-1, 0),
+        f"THIS_{unit}": (0, 1),
+        f"NEXT_{unit}": (1, 2),
+        f"LAST_N_{unit}S": (-n, 0),
+        f"NEXT_N_{unit}S": (1, n + 1),
+        f"N_{unit}S_AGO": (-n, -n + 1),
+    }
+    start, end = spans[keyword]
+    return add_months(first, months * start), add_months(first, months * end)
 
 
 def compile_soql(soql: str) -> CompiledQuery:

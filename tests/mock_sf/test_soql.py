@@ -244,8 +244,9 @@ def test_relative_dates_are_whole_utc_days() -> None:
         datetime(2026, 3, 7),
         datetime(2026, 3, 11),
     )
+    # NEXT_N_DAYS starts tomorrow (SOQL reference, "Date Formats and Date Literals").
     assert soql.relative_span(("NEXT_N_DAYS", 1), now) == (
-        datetime(2026, 3, 10),
+        datetime(2026, 3, 11),
         datetime(2026, 3, 12),
     )
 
@@ -326,4 +327,84 @@ def test_round_two_semantic_errors(text: str, error: type[errors.RestError], det
 def test_round_two_malformed_queries(text: str, token: str) -> None:
     with pytest.raises(errors.MalformedQuery) as caught:
         soql.compile_soql(text)
+    assert caught.value.message.endswith(f"\nunexpected token: '{token}'")
+
+
+# ---------------------------------------------------------------- date literals
+
+D = __import__("datetime").datetime
+NEW_YEAR = D(2026, 1, 1, 5, 0)  # a Thursday
+LEAP_DAY = D(2024, 2, 29, 23, 59)  # a Thursday; its week began Sunday 2024-02-25
+
+
+@pytest.mark.parametrize(
+    ("now", "literal", "start", "end"),
+    [
+        (NEW_YEAR, ("THIS_WEEK", None), D(2025, 12, 28), D(2026, 1, 4)),
+        (NEW_YEAR, ("LAST_WEEK", None), D(2025, 12, 21), D(2025, 12, 28)),
+        (NEW_YEAR, ("NEXT_WEEK", None), D(2026, 1, 4), D(2026, 1, 11)),
+        (NEW_YEAR, ("LAST_MONTH", None), D(2025, 12, 1), D(2026, 1, 1)),
+        (NEW_YEAR, ("THIS_MONTH", None), D(2026, 1, 1), D(2026, 2, 1)),
+        (NEW_YEAR, ("NEXT_MONTH", None), D(2026, 2, 1), D(2026, 3, 1)),
+        (NEW_YEAR, ("LAST_QUARTER", None), D(2025, 10, 1), D(2026, 1, 1)),
+        (NEW_YEAR, ("THIS_QUARTER", None), D(2026, 1, 1), D(2026, 4, 1)),
+        (NEW_YEAR, ("NEXT_QUARTER", None), D(2026, 4, 1), D(2026, 7, 1)),
+        (NEW_YEAR, ("LAST_YEAR", None), D(2025, 1, 1), D(2026, 1, 1)),
+        (NEW_YEAR, ("THIS_YEAR", None), D(2026, 1, 1), D(2027, 1, 1)),
+        (NEW_YEAR, ("NEXT_YEAR", None), D(2027, 1, 1), D(2028, 1, 1)),
+        (NEW_YEAR, ("YESTERDAY", None), D(2025, 12, 31), D(2026, 1, 1)),
+        (NEW_YEAR, ("LAST_90_DAYS", None), D(2025, 10, 3), D(2026, 1, 2)),
+        (NEW_YEAR, ("NEXT_90_DAYS", None), D(2026, 1, 2), D(2026, 4, 2)),
+        (NEW_YEAR, ("THIS_FISCAL_YEAR", None), D(2026, 1, 1), D(2027, 1, 1)),
+        (LEAP_DAY, ("NEXT_MONTH", None), D(2024, 3, 1), D(2024, 4, 1)),
+        (LEAP_DAY, ("TOMORROW", None), D(2024, 3, 1), D(2024, 3, 2)),
+        (LEAP_DAY, ("N_DAYS_AGO", 3), D(2024, 2, 26), D(2024, 2, 27)),
+        (LEAP_DAY, ("LAST_N_WEEKS", 2), D(2024, 2, 11), D(2024, 2, 25)),
+        (LEAP_DAY, ("NEXT_N_WEEKS", 1), D(2024, 3, 3), D(2024, 3, 10)),
+        (LEAP_DAY, ("N_WEEKS_AGO", 1), D(2024, 2, 18), D(2024, 2, 25)),
+        (LEAP_DAY, ("LAST_N_MONTHS", 2), D(2023, 12, 1), D(2024, 2, 1)),
+        (LEAP_DAY, ("NEXT_N_MONTHS", 11), D(2024, 3, 1), D(2025, 2, 1)),
+        (LEAP_DAY, ("N_MONTHS_AGO", 1), D(2024, 1, 1), D(2024, 2, 1)),
+        (LEAP_DAY, ("LAST_N_QUARTERS", 1), D(2023, 10, 1), D(2024, 1, 1)),
+        (LEAP_DAY, ("NEXT_N_QUARTERS", 2), D(2024, 4, 1), D(2024, 10, 1)),
+        (LEAP_DAY, ("N_QUARTERS_AGO", 4), D(2023, 1, 1), D(2023, 4, 1)),
+        (LEAP_DAY, ("THIS_FISCAL_QUARTER", None), D(2024, 1, 1), D(2024, 4, 1)),
+        (LEAP_DAY, ("LAST_N_YEARS", 2), D(2022, 1, 1), D(2024, 1, 1)),
+        (LEAP_DAY, ("NEXT_N_YEARS", 1), D(2025, 1, 1), D(2026, 1, 1)),
+        (LEAP_DAY, ("N_YEARS_AGO", 1), D(2023, 1, 1), D(2024, 1, 1)),
+        (LEAP_DAY, ("N_FISCAL_YEARS_AGO", 1), D(2023, 1, 1), D(2024, 1, 1)),
+        (D(2026, 3, 8), ("THIS_WEEK", None), D(2026, 3, 8), D(2026, 3, 15)),  # a Sunday
+        (NEW_YEAR, ("LAST_N_YEARS", 2147483647), D.min, D(2026, 1, 1)),
+        (NEW_YEAR, ("NEXT_N_WEEKS", 2147483647), D(2026, 1, 4), D.max),
+        (NEW_YEAR, ("LAST_N_DAYS", 2147483647), D.min, D(2026, 1, 2)),
+    ],
+)
+def test_date_literal_spans(now: Any, literal: Any, start: Any, end: Any) -> None:
+    assert soql.relative_span(literal, now) == (start, end)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "THIS_MONTH",
+        "last_quarter",
+        "NEXT_N_FISCAL_QUARTERS:2",
+        "N_DAYS_AGO:0",
+        "LAST_N_MONTHS:12",
+        "NEXT_FISCAL_YEAR",
+    ],
+)
+def test_date_literals_parse(text: str) -> None:
+    query = soql.parse(f"SELECT Id FROM Case WHERE CreatedDate = {text}")
+    keyword, _, n = text.upper().partition(":")
+    assert query.where.value.value == (keyword, int(n) if n else None)
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [("THIS_MONTH:2", ":"), ("N_DAYS_AGO", "<EOF>"), ("LAST_N_WEEKS:-1", "-1")],
+)
+def test_malformed_date_literals(text: str, token: str) -> None:
+    with pytest.raises(errors.MalformedQuery) as caught:
+        soql.parse(f"SELECT Id FROM Case WHERE CreatedDate = {text}")
     assert caught.value.message.endswith(f"\nunexpected token: '{token}'")
