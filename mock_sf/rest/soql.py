@@ -3,32 +3,45 @@ with bound parameters (values never become SQL text).
 
 Grammar (keywords case-insensitive; ``[]`` optional, ``{}`` repeated)::
 
-    query      := SELECT select FROM object [WHERE cond] [ORDER BY order {, order}]
+    query      := SELECT select FROM object [WHERE cond] [WITH mode]
+                  [GROUP BY field {, field} [HAVING cond]] [ORDER BY order {, order}]
                   [LIMIT int] [OFFSET int]
-    select     := COUNT ( ) | field {, field}
+    select     := COUNT ( ) | item {, item}
+    item       := (field | aggregate | TOLABEL ( field )) [alias] | FIELDS ( ALL|CUSTOM|STANDARD )
+                | ( SELECT subitem {, subitem} FROM childRelationship [WHERE cond]
+                    [ORDER BY order {, order}] [LIMIT int] [OFFSET int] )
+    aggregate  := (COUNT | COUNT_DISTINCT | MIN | MAX | SUM | AVG) ( field )
     field      := Name | Relationship.Name        e.g. Subject, Contact.Name, Owner.Name
+    mode       := SECURITY_ENFORCED | USER_MODE | SYSTEM_MODE
     cond       := unary {AND unary} | unary {OR unary}     (mixing AND/OR needs parentheses)
-    unary      := NOT unary | ( cond ) | field op value | field [NOT] IN ( value {, value} )
-                | field LIKE 'pattern'
+    unary      := NOT unary | ( cond ) | operand op value | operand [NOT] IN ( value {, value} )
+                | operand LIKE 'pattern'
+    operand    := field | aggregate (the latter in HAVING and ORDER BY)
     op         := = | != | <> | < | <= | > | >=
     value      := 'string' | number | TRUE | FALSE | NULL | date | datetime | relative
     date       := YYYY-MM-DD
     datetime   := YYYY-MM-DDThh:mm:ss[.sss](Z | +hh:mm | -hh:mm)
     relative   := TODAY | THIS_MONTH | LAST_N_DAYS:n | N_WEEKS_AGO:n | ...  (see relative_span)
-    order      := field [ASC | DESC] [NULLS FIRST | NULLS LAST]
+    order      := operand [ASC | DESC] [NULLS FIRST | NULLS LAST]
 
-Objects: ``Case``, ``CaseComment``, ``User``. Relationships (one level): Case ``Contact``,
-``Account``, ``Owner`` (polymorphic: ``attributes.type`` is ``Name``), ``CreatedBy``,
-``LastModifiedBy``; CaseComment ``Parent``, ``CreatedBy``, ``LastModifiedBy``; User ``Contact``,
-``Account``. A relationship field comes back as a nested record with ``attributes``, or null.
+An alias is a word before the next item or FROM, and only aggregate queries take one. Objects:
+``Case``, ``CaseComment``, ``User``, ``Contact``, ``Account``. Relationships (one level): Case
+``Contact``, ``Account``, ``Owner`` (polymorphic: ``attributes.type`` is ``Name``), ``CreatedBy``,
+``LastModifiedBy``; CaseComment ``Parent``, ``CreatedBy``, ``LastModifiedBy``; User and Contact
+``Account``; User ``Contact``. A relationship field comes back as a nested record with
+``attributes``, or null. Child relationships (one level): Case ``CaseComments``, Account
+``Cases`` and ``Contacts``, Contact ``Cases``.
 
 Semantics as in Salesforce: text compares and sorts case-insensitively; logic is two-valued
-(``!=``, ``NOT IN`` and ``NOT (x = ...)`` also match NULL); picklists sort in picklist order;
-LIKE takes ``%`` and ``_`` (``\\%``, ``\\_`` literal) on text fields only; datetime fields take
-datetime literals or relative dates (a date literal is a type error), ``TODAY`` etc. are whole
-UTC days; ``OFFSET`` is at most 2,000; ``SELECT COUNT()`` returns only ``totalSize``. Errors:
-MALFORMED_QUERY at the token, INVALID_FIELD, INVALID_TYPE, INVALID_QUERY_FILTER_OPERATOR,
-NUMBER_OUTSIDE_VALID_RANGE.
+(``!=``, ``NOT IN`` and ``NOT (x = ...)`` also match NULL); picklists sort (and MIN/MAX) in
+picklist order; LIKE takes ``%`` and ``_`` (``\\%``, ``\\_`` literal) on text fields only;
+datetime fields take datetime values or date literals like ``THIS_MONTH``, spans of whole
+UTC days (a plain ``YYYY-MM-DD`` is a type error); ``OFFSET`` is at most 2,000; ``SELECT COUNT()`` returns only
+``totalSize``; aggregate queries return ``AggregateResult`` rows keyed by alias, field name or
+``expr0``, ``expr1``...; ``FIELDS(ALL|CUSTOM)`` need ``LIMIT`` <= 200 (no custom fields here);
+``WITH`` modes change nothing (sharing always applies, and there is no field-level security).
+Errors: MALFORMED_QUERY at the token, INVALID_FIELD, INVALID_TYPE,
+INVALID_QUERY_FILTER_OPERATOR, NUMBER_OUTSIDE_VALID_RANGE.
 """
 
 from __future__ import annotations
