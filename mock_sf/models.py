@@ -73,6 +73,12 @@ class Account(Base):
     id: Mapped[str] = mapped_column(String(18), primary_key=True, default=_id_factory("Account"))
     name: Mapped[str] = mapped_column(String(255), index=True)
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Added after the table first shipped: nullable, so init-db adds them (schema.py).
+    phone: Mapped[str | None] = mapped_column(String(40))
+    website: Mapped[str | None] = mapped_column(String(255))
+    number_of_employees: Mapped[int | None] = mapped_column(Integer)
+    last_modified_date: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
+    system_modstamp: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
 
 
 class Contact(Base):
@@ -85,6 +91,11 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(80), index=True)
     account_id: Mapped[str | None] = mapped_column(ForeignKey("account.id"))
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Added after the table first shipped: nullable, so init-db adds them (schema.py).
+    phone: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str | None] = mapped_column(String(128))
+    last_modified_date: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
+    system_modstamp: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
 
     account: Mapped[Account | None] = relationship()
 

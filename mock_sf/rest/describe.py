@@ -108,7 +108,7 @@ class Field:
     """One field as describe() would list it.
 
     ``type`` is one of id | reference | string | textarea | picklist | boolean | datetime |
-    autonumber | email | phone. ``updateable`` None means "as createable".
+    autonumber | email | phone | url | int. ``updateable`` None means "as createable".
     """
 
     name: str
@@ -132,7 +132,22 @@ class Field:
     @property
     def is_text(self) -> bool:
         """Compared and sorted case-insensitively; LIKE allowed."""
-        return self.type in ("string", "picklist", "email", "phone", "textarea")
+        return self.type in ("string", "picklist", "email", "phone", "textarea", "url")
+
+    @property
+    def is_numeric(self) -> bool:
+        """Takes unquoted numbers, SUM and AVG."""
+        return self.type == "int"
+
+    @property
+    def groupable(self) -> bool:
+        """May appear in GROUP BY (datetimes only through date functions, long text never)."""
+        return self.filterable and self.type not in ("datetime", "textarea")
+
+    @property
+    def aggregatable(self) -> bool:
+        """May be counted; MIN and MAX also need an ordered type (aggregate_functions)."""
+        return self.filterable
 
     def to_api(self, value: Any) -> Any:
         """A stored value as the REST API shows it."""
@@ -143,6 +158,40 @@ class Field:
         if self.type == "autonumber":
             return f"{value:08d}"
         return value
+
+
+@dataclass(frozen=True)
+class ChildRelationship:
+    """A parent-to-child relationship as describe() lists it (``Case.CaseComments``)."""
+
+    name: str  # relationshipName, what a subquery names in FROM
+    child_sobject: str
+    field: str  # the child's lookup to the parent
+    cascade_delete: bool = False
+    restricted_delete: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "cascadeDelete": self.cascade_delete,
+            "childSObject": self.child_sobject,
+            "deprecatedAndHidden": False,
+            "field": self.field,
+            "junctionIdListNames": [],
+            "junctionReferenceTo": [],
+            "relationshipName": self.name,
+            "restrictedDelete": self.restricted_delete,
+        }
+
+
+# Only children this mock serves; a real org lists many more (Histories, Feeds, Tasks, ...).
+CHILD_RELATIONSHIPS: dict[str, tuple[ChildRelationship, ...]] = {
+    "Case": (ChildRelationship("CaseComments", "CaseComment", "ParentId", cascade_delete=True),),
+    "Account": (
+        ChildRelationship("Cases", "Case", "AccountId"),
+        ChildRelationship("Contacts", "Contact", "AccountId", cascade_delete=True),
+    ),
+    "Contact": (ChildRelationship("Cases", "Case", "ContactId", restricted_delete=True),),
+}
 
 
 @dataclass(frozen=True)
@@ -176,6 +225,15 @@ class SObject:
         )
 
     @property
+    def child_relationships(self) -> tuple[ChildRelationship, ...]:
+        return CHILD_RELATIONSHIPS.get(self.name, ())
+
+    def child_relationship(self, name: str) -> ChildRelationship | None:
+        """A child relationship by name, case-insensitively (``caseComments``)."""
+        lowered = name.lower()
+        return next((c for c in self.child_relationships if c.name.lower() == lowered), None)
+
+    @property
     def id_column(self) -> Any:
         return self.model.id
 
@@ -197,6 +255,10 @@ class SObject:
             return sharing.case_filter(user, mode)
         if self.model is CaseComment:
             return sharing.case_comment_filter(user, mode)
+        if self.model is Contact:
+            return sharing.contact_filter(user, mode)
+        if self.model is Account:
+            return sharing.account_filter(user)
         return self.model.id == user.id
 
 
@@ -372,27 +434,47 @@ USER = SObject(
     ),
 )
 
-# Parents reachable through relationship fields (Contact.Name, Account.Name) but not queried
-# directly: this mock serves FROM Case, CaseComment and User only.
+
+def _modified(model: type) -> tuple[Field, ...]:
+    """The audit dates a Contact or Account keeps (its creator and modifier are not stored)."""
+    return (
+        Field("CreatedDate", "Created Date", "datetime", model.created_date, nillable=False),
+        Field(
+            "LastModifiedDate",
+            "Last Modified Date",
+            "datetime",
+            model.last_modified_date,
+            nillable=False,
+        ),
+        Field(
+            "SystemModstamp", "System Modstamp", "datetime", model.system_modstamp, nillable=False
+        ),
+    )
+
+
+# Read-only here: the token handler creates them (REST create/update stays Case and comments).
 CONTACT = SObject(
     "Contact",
     "Contact",
     "Contacts",
     Contact,
     (
-        Field("Id", "Contact ID", "id", Contact.id, 18),
+        Field("Id", "Contact ID", "id", Contact.id, 18, nillable=False),
+        _ref("AccountId", "Account ID", Contact.account_id, "Account", "Account"),
+        Field("LastName", "Last Name", "string", Contact.last_name, 80, nillable=False),
         Field("FirstName", "First Name", "string", Contact.first_name, 40),
-        Field("LastName", "Last Name", "string", Contact.last_name, 80),
         Field(
             "Name",
             "Full Name",
             "string",
             func.trim(func.coalesce(Contact.first_name, "") + " " + Contact.last_name),
             121,
+            nillable=False,
         ),
+        Field("Phone", "Business Phone", "phone", Contact.phone, 40),
         Field("Email", "Email", "email", Contact.email, 80),
-        _ref("AccountId", "Account ID", Contact.account_id, "Account", "Account"),
-        Field("CreatedDate", "Created Date", "datetime", Contact.created_date),
+        Field("Title", "Title", "string", Contact.title, 128),
+        *_modified(Contact),
     ),
 )
 ACCOUNT = SObject(
@@ -401,13 +483,19 @@ ACCOUNT = SObject(
     "Accounts",
     Account,
     (
-        Field("Id", "Account ID", "id", Account.id, 18),
-        Field("Name", "Account Name", "string", Account.name, 255),
-        Field("CreatedDate", "Created Date", "datetime", Account.created_date),
+        Field("Id", "Account ID", "id", Account.id, 18, nillable=False),
+        Field("Name", "Account Name", "string", Account.name, 255, nillable=False),
+        Field("Phone", "Account Phone", "phone", Account.phone, 40),
+        Field("Website", "Website", "url", Account.website, 255),
+        Field("NumberOfEmployees", "Employees", "int", Account.number_of_employees),
+        *_modified(Account),
     ),
 )
 
-SOBJECTS = {sobject.name.lower(): sobject for sobject in (CASE, CASE_COMMENT, USER)}
+# In name order, as the global describe lists them.
+SOBJECTS = {
+    sobject.name.lower(): sobject for sobject in (ACCOUNT, CASE, CASE_COMMENT, CONTACT, USER)
+}
 PARENTS = {sobject.name: sobject for sobject in (CASE, USER, CONTACT, ACCOUNT)}
 
 
@@ -446,13 +534,15 @@ def describe_field(field: Field) -> dict[str, Any]:
     entries = picklist(field.name) if field.picklist else ()
     default = next((e.value for e in entries if e.default), None)
     return {
+        "aggregatable": field.aggregatable,
         "autoNumber": field.type == "autonumber",
         "createable": field.createable,
         "defaultValue": default,
         "defaultedOnCreate": default is not None or not field.nillable,
         "filterable": field.filterable,
+        "groupable": field.groupable,
         "label": field.label,
-        "length": field.length if field.type not in ("boolean", "datetime") else 0,
+        "length": field.length if field.type not in ("boolean", "datetime", "int") else 0,
         "name": field.name,
         "nillable": field.nillable,
         "picklistValues": [
@@ -484,6 +574,7 @@ def describe_field(field: Field) -> dict[str, Any]:
 def describe(sobject: SObject, version: str) -> dict[str, Any]:
     """``GET sobjects/{name}/describe``."""
     document = object_summary(sobject, version)
+    document["childRelationships"] = [child.describe() for child in sobject.child_relationships]
     document["fields"] = [describe_field(field) for field in sobject.fields]
     return dict(sorted(document.items()))
 

@@ -4,6 +4,7 @@ SOQL run for the user with sharing ANDed in, in batches (contract §6.2)."""
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,10 +17,13 @@ from mock_sf.rest import locators
 from mock_sf.rest import records
 from mock_sf.rest.errors import MalformedQuery
 from mock_sf.rest.soql import ID_LABEL
+from mock_sf.rest.soql import PARENT_LABEL
+from mock_sf.rest.soql import CompiledQuery
 from mock_sf.rest.soql import compile_soql
 
 MIN_BATCH_SIZE = 200  # Sforce-Query-Options: batchSize is 200..2000
 MAX_BATCH_SIZE = 2000
+MAX_AGGREGATE_ROWS = 2000
 _BATCH_OPTION = re.compile(r"(?:^|[;,\s])batchSize\s*=\s*(\d+)", re.IGNORECASE)
 
 
@@ -49,10 +53,21 @@ def run_query(
     if compiled.count:
         total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
         return {"totalSize": total, "done": True, "records": []}
+    if compiled.aggregate:
+        # Aggregate results have no queryMore: one response of at most 2,000 groups.
+        cap = (
+            MAX_AGGREGATE_ROWS
+            if compiled.limit is None
+            else min(compiled.limit, MAX_AGGREGATE_ROWS)
+        )
+        groups = db.session.execute(stmt.limit(cap)).all()
+        found = [records.render_aggregate(compiled.outputs, row._mapping) for row in groups]
+        return {"totalSize": len(found), "done": True, "records": found}
     rows = [row._mapping for row in db.session.execute(stmt)]
     found = [
         records.render(compiled.sobject, compiled.selected, row, version) for row in rows[:batch]
     ]
+    attach_children(compiled, rows[:batch], found, user, version, include_deleted)
     if len(rows) <= batch:
         return {"totalSize": len(rows), "done": True, "records": found}
     locator = locators.open_locator(
@@ -83,17 +98,50 @@ def query_more(
         include_deleted=locator.include_deleted,
     )
     by_id = {row._mapping[ID_LABEL]: row._mapping for row in db.session.execute(stmt)}
-    found = [
-        records.render(sobject, compiled.selected, by_id[record_id], version)
-        for record_id in batch_ids
-        if record_id in by_id
-    ]
+    rows = [by_id[record_id] for record_id in batch_ids if record_id in by_id]
+    found = [records.render(sobject, compiled.selected, row, version) for row in rows]
+    attach_children(compiled, rows, found, user, version, locator.include_deleted)
     end = position.offset + len(batch_ids)
     body: dict[str, Any] = {"totalSize": locator.total, "done": end >= locator.total}
     if end < locator.total:
         body["nextRecordsUrl"] = next_url(version, resource, locator.id, end)
     body["records"] = found
     return body
+
+
+def attach_children(
+    compiled: CompiledQuery,
+    rows: list[Any],
+    found: list[dict[str, Any]],
+    user: User,
+    version: str,
+    include_deleted: bool,
+) -> None:
+    """Each subquery's records under its relationship name: one ``IN`` query per batch, with
+    the child's sharing; ``null`` for a parent without children, its LIMIT per parent."""
+    parent_ids = [row[ID_LABEL] for row in rows]
+    for child in compiled.children:
+        if not parent_ids:
+            break
+        sub = child.compiled
+        stmt = sub.base.add_columns(child.parent_column.label(PARENT_LABEL))
+        stmt = stmt.where(child.parent_column.in_(parent_ids))
+        stmt = records.restrict(sub.sobject, stmt, user, include_deleted=include_deleted)
+        by_parent: dict[str, list[Any]] = defaultdict(list)
+        for row in db.session.execute(stmt):
+            by_parent[row._mapping[PARENT_LABEL]].append(row._mapping)
+        start = sub.offset or 0
+        end = None if sub.limit is None else start + sub.limit
+        for record, parent_id in zip(found, parent_ids, strict=True):
+            children = [
+                records.render(sub.sobject, sub.selected, row, version)
+                for row in by_parent.get(parent_id, [])[start:end]
+            ]
+            record[child.name] = (
+                {"totalSize": len(children), "done": True, "records": children}
+                if children
+                else None
+            )
 
 
 def next_url(version: str, resource: str, locator_id: str, offset: int) -> str:

@@ -1,5 +1,5 @@
 """Read records through the describe table: select API fields, AND in sharing and the recycle
-bin, render JSON (relationship fields as nested records)."""
+bin, render JSON (relationship fields as nested records, aggregate rows as AggregateResult)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from mock_sf.models import db
 from mock_sf.rest.describe import Field
 from mock_sf.rest.describe import SObject
 from mock_sf.rest.soql import ID_LABEL
+from mock_sf.rest.soql import Output
 from mock_sf.rest.soql import Selected
 
 
@@ -72,7 +73,7 @@ def render(
         }
     }
     for i, item in enumerate(selected):
-        value = item.field.to_api(row[f"c{i}"])
+        value = item.to_api(row[f"c{i}"])
         rel = item.relationship
         if rel is None:
             record[item.field.name] = value
@@ -89,6 +90,14 @@ def render(
         }
         parent[item.field.name] = value
         record[rel.name] = parent
+    return record
+
+
+def render_aggregate(outputs: Sequence[Output], row: Any) -> dict[str, Any]:
+    """One group of an aggregate query: ``AggregateResult`` (no url), aliases or ``expr0``."""
+    record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+    for i, output in enumerate(outputs):
+        record[output.key] = output.to_api(row[f"c{i}"])
     return record
 
 

@@ -3,37 +3,51 @@ with bound parameters (values never become SQL text).
 
 Grammar (keywords case-insensitive; ``[]`` optional, ``{}`` repeated)::
 
-    query      := SELECT select FROM object [WHERE cond] [ORDER BY order {, order}]
+    query      := SELECT select FROM object [WHERE cond] [WITH mode]
+                  [GROUP BY field {, field} [HAVING cond]] [ORDER BY order {, order}]
                   [LIMIT int] [OFFSET int]
-    select     := COUNT ( ) | field {, field}
+    select     := COUNT ( ) | item {, item}
+    item       := (field | aggregate | TOLABEL ( field )) [alias] | FIELDS ( ALL|CUSTOM|STANDARD )
+                | ( SELECT subitem {, subitem} FROM childRelationship [WHERE cond]
+                    [ORDER BY order {, order}] [LIMIT int] [OFFSET int] )
+    aggregate  := (COUNT | COUNT_DISTINCT | MIN | MAX | SUM | AVG) ( field )
     field      := Name | Relationship.Name        e.g. Subject, Contact.Name, Owner.Name
+    mode       := SECURITY_ENFORCED | USER_MODE | SYSTEM_MODE
     cond       := unary {AND unary} | unary {OR unary}     (mixing AND/OR needs parentheses)
-    unary      := NOT unary | ( cond ) | field op value | field [NOT] IN ( value {, value} )
-                | field LIKE 'pattern'
+    unary      := NOT unary | ( cond ) | operand op value | operand [NOT] IN ( value {, value} )
+                | operand LIKE 'pattern'
+    operand    := field | aggregate (the latter in HAVING and ORDER BY)
     op         := = | != | <> | < | <= | > | >=
     value      := 'string' | number | TRUE | FALSE | NULL | date | datetime | relative
     date       := YYYY-MM-DD
     datetime   := YYYY-MM-DDThh:mm:ss[.sss](Z | +hh:mm | -hh:mm)
-    relative   := TODAY | YESTERDAY | TOMORROW | LAST_N_DAYS:n | NEXT_N_DAYS:n
-    order      := field [ASC | DESC] [NULLS FIRST | NULLS LAST]
+    relative   := TODAY | THIS_MONTH | LAST_N_DAYS:n | N_WEEKS_AGO:n | ...  (see relative_span)
+    order      := operand [ASC | DESC] [NULLS FIRST | NULLS LAST]
 
-Objects: ``Case``, ``CaseComment``, ``User``. Relationships (one level): Case ``Contact``,
-``Account``, ``Owner`` (polymorphic: ``attributes.type`` is ``Name``), ``CreatedBy``,
-``LastModifiedBy``; CaseComment ``Parent``, ``CreatedBy``, ``LastModifiedBy``; User ``Contact``,
-``Account``. A relationship field comes back as a nested record with ``attributes``, or null.
+An alias is a word before the next item or FROM, and only aggregate queries take one. Objects:
+``Case``, ``CaseComment``, ``User``, ``Contact``, ``Account``. Relationships (one level): Case
+``Contact``, ``Account``, ``Owner`` (polymorphic: ``attributes.type`` is ``Name``), ``CreatedBy``,
+``LastModifiedBy``; CaseComment ``Parent``, ``CreatedBy``, ``LastModifiedBy``; User and Contact
+``Account``; User ``Contact``. A relationship field comes back as a nested record with
+``attributes``, or null. Child relationships (one level): Case ``CaseComments``, Account
+``Cases`` and ``Contacts``, Contact ``Cases``.
 
 Semantics as in Salesforce: text compares and sorts case-insensitively; logic is two-valued
-(``!=``, ``NOT IN`` and ``NOT (x = ...)`` also match NULL); picklists sort in picklist order;
-LIKE takes ``%`` and ``_`` (``\\%``, ``\\_`` literal) on text fields only; datetime fields take
-datetime literals or relative dates (a date literal is a type error), ``TODAY`` etc. are whole
-UTC days; ``OFFSET`` is at most 2,000; ``SELECT COUNT()`` returns only ``totalSize``. Errors:
-MALFORMED_QUERY at the token, INVALID_FIELD, INVALID_TYPE, INVALID_QUERY_FILTER_OPERATOR,
-NUMBER_OUTSIDE_VALID_RANGE.
+(``!=``, ``NOT IN`` and ``NOT (x = ...)`` also match NULL); picklists sort (and MIN/MAX) in
+picklist order; LIKE takes ``%`` and ``_`` (``\\%``, ``\\_`` literal) on text fields only;
+datetime fields take datetime values or date literals like ``THIS_MONTH``, spans of whole
+UTC days (a plain ``YYYY-MM-DD`` is a type error); ``OFFSET`` is at most 2,000; ``SELECT COUNT()`` returns only
+``totalSize``; aggregate queries return ``AggregateResult`` rows keyed by alias, field name or
+``expr0``, ``expr1``...; ``FIELDS(ALL|CUSTOM)`` need ``LIMIT`` <= 200 (no custom fields here);
+``WITH`` modes change nothing (sharing always applies, and there is no field-level security).
+Errors: MALFORMED_QUERY at the token, INVALID_FIELD, INVALID_TYPE,
+INVALID_QUERY_FILTER_OPERATOR, NUMBER_OUTSIDE_VALID_RANGE.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -71,6 +85,7 @@ from mock_sf.rest.errors import NumberOutsideValidRange
 from mock_sf.rest.errors import RestError
 
 MAX_OFFSET = 2000
+MAX_FIELDS_LIMIT = 200  # FIELDS(ALL) and FIELDS(CUSTOM) need LIMIT n with n <= 200
 # SOQL integers are 32-bit: a larger LIMIT or LAST_N_DAYS:n is out of range, not an overflow.
 MAX_INTEGER = 2**31 - 1
 # Nested parentheses and NOTs recurse: bound them so junk input is a 400, never a RecursionError.
@@ -91,8 +106,16 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
-RELATIVE_DATES = frozenset({"TODAY", "YESTERDAY", "TOMORROW"})
-RELATIVE_N_DATES = frozenset({"LAST_N_DAYS", "NEXT_N_DAYS"})
+_UNITS = ("MONTH", "QUARTER", "YEAR", "FISCAL_QUARTER", "FISCAL_YEAR")
+RELATIVE_DATES = frozenset(
+    {"TODAY", "YESTERDAY", "TOMORROW", "LAST_90_DAYS", "NEXT_90_DAYS"}
+    | {f"{when}_{unit}" for when in ("LAST", "THIS", "NEXT") for unit in ("WEEK", *_UNITS)}
+)
+RELATIVE_N_DATES = frozenset(
+    {"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO", "LAST_N_WEEKS", "NEXT_N_WEEKS", "N_WEEKS_AGO"}
+    | {f"{form}_{unit}S" for form in ("LAST_N", "NEXT_N") for unit in _UNITS}
+    | {f"N_{unit}S_AGO" for unit in _UNITS}
+)
 
 
 @dataclass(frozen=True)
@@ -141,6 +164,51 @@ class FieldRef:
 
 
 @dataclass(frozen=True)
+class Aggregate:
+    """``COUNT(Id)``, ``COUNT_DISTINCT(f)``, ``MIN``, ``MAX``, ``SUM``, ``AVG``."""
+
+    function: str
+    field: FieldRef
+    pos: int
+
+
+@dataclass(frozen=True)
+class ToLabel:
+    """``toLabel(Status)``: the picklist label instead of the value."""
+
+    field: FieldRef
+    pos: int
+
+
+@dataclass(frozen=True)
+class FieldsGroup:
+    """``FIELDS(ALL | CUSTOM | STANDARD)``."""
+
+    group: str
+    pos: int
+
+
+@dataclass(frozen=True)
+class SubQuery:
+    """``(SELECT ... FROM CaseComments ...)``: a parent-to-child relationship query."""
+
+    query: Query
+    pos: int
+
+
+@dataclass(frozen=True)
+class Aliased:
+    """A select item with an alias (``COUNT(Id) n``); only aggregate queries take them."""
+
+    item: FieldRef | Aggregate | ToLabel
+    alias: str
+    pos: int
+
+
+SelectItem = FieldRef | Aggregate | ToLabel | FieldsGroup | SubQuery | Aliased
+
+
+@dataclass(frozen=True)
 class Literal:
     kind: str  # string | number | boolean | null | date | datetime | relative
     value: Any  # relative: (keyword, n or None)
@@ -149,7 +217,7 @@ class Literal:
 
 @dataclass(frozen=True)
 class Comparison:
-    field: FieldRef
+    field: FieldRef | Aggregate  # an aggregate only in HAVING
     op: str  # = != < <= > >= LIKE IN NOT IN
     value: Literal | tuple[Literal, ...]
 
@@ -170,14 +238,14 @@ Condition = Comparison | BoolOp | Not
 
 @dataclass(frozen=True)
 class OrderItem:
-    field: FieldRef
+    field: FieldRef | Aggregate
     descending: bool = False
     nulls: str | None = None  # FIRST | LAST
 
 
 @dataclass(frozen=True)
 class Query:
-    fields: tuple[FieldRef, ...]
+    fields: tuple[SelectItem, ...]
     sobject: str
     sobject_pos: int
     where: Condition | None = None
@@ -185,6 +253,9 @@ class Query:
     limit: int | None = None
     offset: int | None = None
     count: bool = False  # SELECT COUNT()
+    group_by: tuple[FieldRef, ...] = ()
+    having: Condition | None = None
+    security: str | None = None  # WITH SECURITY_ENFORCED | USER_MODE | SYSTEM_MODE
 
 
 # ---------------------------------------------------------------- parser
@@ -198,6 +269,7 @@ class Parser:
         self.tokens = tokenize(soql, start)  # SOSL's RETURNING clause starts mid-text
         self.index = 0
         self.depth = 0
+        self.aggregates = False  # HAVING and ORDER BY take COUNT(Id) etc. as operands
 
     @property
     def current(self) -> Token:
@@ -213,6 +285,14 @@ class Parser:
 
     def at_punct(self, text: str) -> bool:
         return self.current.kind == "punct" and self.current.text == text
+
+    def peek(self, ahead: int) -> Token:
+        return self.tokens[min(self.index + ahead, len(self.tokens) - 1)]  # EOF stays EOF
+
+    def at_call(self, *names: str) -> bool:
+        """A function name followed by ``(``."""
+        following = self.peek(1)
+        return self.at_keyword(*names) and following.kind == "punct" and following.text == "("
 
     def expect_keyword(self, word: str) -> Token:
         if not self.at_keyword(word):
@@ -231,44 +311,148 @@ class Parser:
         )
 
     def parse(self) -> Query:
-        """query := SELECT select FROM ident [WHERE] [ORDER BY] [LIMIT] [OFFSET] EOF."""
+        """query := SELECT select FROM ident [WHERE] [WITH] [GROUP BY [HAVING]] [ORDER BY]
+        [LIMIT] [OFFSET] EOF."""
         self.expect_keyword("SELECT")
-        count = False
-        fields: list[FieldRef] = []
-        next_token = self.tokens[min(self.index + 1, len(self.tokens) - 1)]  # EOF stays EOF
-        if self.at_keyword("COUNT") and next_token.kind == "punct" and next_token.text == "(":
-            self.advance()
-            self.advance()
-            self.expect("punct", ")")
-            count = True
-        else:
-            fields.append(self.field_ref())
-            while self.at_punct(","):
-                self.advance()
-                fields.append(self.field_ref())
+        count, fields = self.select_list(nested=False)
         self.expect_keyword("FROM")
         sobject = self.expect("ident")
-        where, order_by, limit, offset = self.clauses()
+        where = self.where_clause()
+        security = self.with_clause()
+        self.aggregates = True
+        group_by, having = self.group_by_clause()
+        order_by = self.order_by_clause()
+        self.aggregates = False
+        limit, offset = self.integer_clause("LIMIT"), self.integer_clause("OFFSET")
         self.expect("eof")
         return Query(
-            tuple(fields), sobject.text, sobject.pos, where, order_by, limit, offset, count
+            fields,
+            sobject.text,
+            sobject.pos,
+            where,
+            order_by,
+            limit,
+            offset,
+            count,
+            group_by,
+            having,
+            security,
         )
 
     def clauses(self) -> tuple[Condition | None, tuple[OrderItem, ...], int | None, int | None]:
-        """[WHERE] [ORDER BY] [LIMIT] [OFFSET], for SOQL and for SOSL's RETURNING clause."""
-        where = None
-        if self.at_keyword("WHERE"):
+        """[WHERE] [ORDER BY] [LIMIT] [OFFSET], for subqueries and SOSL's RETURNING clause."""
+        where = self.where_clause()
+        order_by = self.order_by_clause()
+        return where, order_by, self.integer_clause("LIMIT"), self.integer_clause("OFFSET")
+
+    def select_list(self, *, nested: bool) -> tuple[bool, tuple[SelectItem, ...]]:
+        """``COUNT()`` alone (the flag), or items; a subquery only at the top level."""
+        if not nested and self.at_call("COUNT") and self.peek(2).text == ")":
+            self.index += 3
+            return True, ()
+        items = [self.select_item(nested=nested)]
+        while self.at_punct(","):
             self.advance()
-            where = self.condition()
-        order_by: list[OrderItem] = []
-        if self.at_keyword("ORDER"):
+            items.append(self.select_item(nested=nested))
+        return False, tuple(items)
+
+    def select_item(self, *, nested: bool) -> SelectItem:
+        start = self.current
+        if not nested and self.at_punct("("):
+            return self.subquery()
+        if self.at_call("FIELDS"):
+            self.index += 2
+            if not self.at_keyword("ALL", "CUSTOM", "STANDARD"):
+                raise self.unexpected()
+            group = self.advance().text.upper()
+            self.expect("punct", ")")
+            return FieldsGroup(group, start.pos)
+        item: FieldRef | Aggregate | ToLabel
+        if self.at_call("TOLABEL", *([] if nested else AGGREGATES)):
+            self.index += 2
+            field = self.field_ref()
+            self.expect("punct", ")")
+            name = start.text.upper()
+            item = (
+                ToLabel(field, start.pos)
+                if name == "TOLABEL"
+                else Aggregate(name, field, start.pos)
+            )
+        else:
+            item = self.field_ref()
+        # An alias is a plain word before the next item or FROM (so "Id FRM Case" stays an error).
+        following = self.peek(1)
+        if (
+            self.current.kind == "ident"
+            and self.current.text.upper() not in _RESERVED
+            and (following.text == "," or following.text.upper() == "FROM")
+        ):
+            alias = self.advance()
+            return Aliased(item, alias.text, alias.pos)
+        return item
+
+    def subquery(self) -> SubQuery:
+        """``( SELECT items FROM relationship [WHERE] [ORDER BY] [LIMIT] [OFFSET] )``."""
+        start = self.advance()
+        self.expect_keyword("SELECT")
+        _, fields = self.select_list(nested=True)
+        self.expect_keyword("FROM")
+        relationship = self.expect("ident")
+        where, order_by, limit, offset = self.clauses()
+        self.expect("punct", ")")
+        query = Query(fields, relationship.text, relationship.pos, where, order_by, limit, offset)
+        return SubQuery(query, start.pos)
+
+    def where_clause(self) -> Condition | None:
+        if not self.at_keyword("WHERE"):
+            return None
+        self.advance()
+        return self.condition()
+
+    def with_clause(self) -> str | None:
+        """``WITH SECURITY_ENFORCED | USER_MODE | SYSTEM_MODE`` (no other WITH filters here)."""
+        if not self.at_keyword("WITH"):
+            return None
+        self.advance()
+        if not self.at_keyword(*SECURITY_MODES):
+            raise self.unexpected()
+        return self.advance().text.upper()
+
+    def group_by_clause(self) -> tuple[tuple[FieldRef, ...], Condition | None]:
+        if not self.at_keyword("GROUP"):
+            return (), None
+        self.advance()
+        self.expect_keyword("BY")
+        fields = [self.field_ref()]
+        while self.at_punct(","):
             self.advance()
-            self.expect_keyword("BY")
-            order_by.append(self.order_item())
-            while self.at_punct(","):
-                self.advance()
-                order_by.append(self.order_item())
-        return where, tuple(order_by), self.integer_clause("LIMIT"), self.integer_clause("OFFSET")
+            fields.append(self.field_ref())
+        having = None
+        if self.at_keyword("HAVING"):
+            self.advance()
+            having = self.condition()
+        return tuple(fields), having
+
+    def order_by_clause(self) -> tuple[OrderItem, ...]:
+        if not self.at_keyword("ORDER"):
+            return ()
+        self.advance()
+        self.expect_keyword("BY")
+        items = [self.order_item()]
+        while self.at_punct(","):
+            self.advance()
+            items.append(self.order_item())
+        return tuple(items)
+
+    def operand(self) -> FieldRef | Aggregate:
+        """A field, or in HAVING and ORDER BY also an aggregate call."""
+        if not (self.aggregates and self.at_call(*AGGREGATES)):
+            return self.field_ref()
+        start = self.advance()
+        self.advance()
+        field = self.field_ref()
+        self.expect("punct", ")")
+        return Aggregate(start.text.upper(), field, start.pos)
 
     def field_ref(self) -> FieldRef:
         if self.current.kind != "ident" or self.current.text.upper() in _RESERVED:
@@ -290,7 +474,7 @@ class Parser:
     def unary(self) -> Condition:
         if self.at_keyword("NOT") or self.at_punct("("):
             return self.nested()
-        field = self.field_ref()
+        field = self.operand()
         if self.at_keyword("LIKE"):
             self.advance()
             return Comparison(field, "LIKE", self.literal())
@@ -375,7 +559,7 @@ class Parser:
         raise self.unexpected()
 
     def order_item(self) -> OrderItem:
-        field = self.field_ref()
+        field = self.operand()
         descending = False
         if self.at_keyword("ASC", "DESC"):
             descending = self.advance().text.upper() == "DESC"
@@ -427,8 +611,13 @@ _RESERVED = frozenset(
         "FALSE",
         "LIKE",
         "IN",
+        "GROUP",
+        "HAVING",
+        "WITH",
     }
 )
+AGGREGATES = frozenset({"COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG"})
+SECURITY_MODES = frozenset({"SECURITY_ENFORCED", "USER_MODE", "SYSTEM_MODE"})
 
 
 def parse(soql: str) -> Query:
@@ -456,11 +645,39 @@ class Selected:
     field: Field
     column: Any
     relationship: Relationship | None = None
+    labels: tuple[tuple[str, str], ...] | None = None  # toLabel(): value -> label
+
+    def to_api(self, value: Any) -> Any:
+        """The stored value as the API shows it (the label under toLabel)."""
+        if self.labels is not None and value is not None:
+            return dict(self.labels).get(value, value)
+        return self.field.to_api(value)
+
+
+@dataclass(frozen=True)
+class Output:
+    """One column of an aggregate result: its key (alias or ``expr0``), SQL, and formatter."""
+
+    key: str
+    column: Any
+    to_api: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class ChildQuery:
+    """A parent-to-child subquery: run once per batch for all its parents (``IN``)."""
+
+    name: str  # the relationship name, the key in each parent record
+    compiled: CompiledQuery
+    parent_column: Any  # the child's lookup to the parent
 
 
 @dataclass(frozen=True)
 class CompiledQuery:
-    """A statement ready to run (without LIMIT/OFFSET, which ``stmt`` adds), and what it selects."""
+    """A statement ready to run (without LIMIT/OFFSET, which ``stmt`` adds), and what it selects.
+
+    Aggregate queries select ``outputs`` (no record id); others ``selected`` plus children.
+    """
 
     sobject: SObject
     selected: tuple[Selected, ...]
@@ -468,6 +685,9 @@ class CompiledQuery:
     limit: int | None = None
     offset: int | None = None
     count: bool = False
+    outputs: tuple[Output, ...] = ()
+    aggregate: bool = False
+    children: tuple[ChildQuery, ...] = ()
 
     @property
     def fields(self) -> tuple[Field, ...]:
@@ -517,10 +737,10 @@ class Joins:
 class Compiler:
     """AST -> SQLAlchemy Core, resolving API names through the describe table."""
 
-    def __init__(self, soql: str, query: Query) -> None:
+    def __init__(self, soql: str, query: Query, sobject: SObject | None = None) -> None:
         self.soql = soql
         self.query = query
-        sobject = get_sobject(query.sobject)
+        sobject = sobject or get_sobject(query.sobject)
         if sobject is None:
             raise query_error(
                 soql,
@@ -532,23 +752,47 @@ class Compiler:
             )
         self.sobject = sobject
         self.joins = Joins(sobject)
+        self.grouped: list[Selected] = []
+        self.aggregating = False  # plain fields in SELECT, HAVING, ORDER BY must be grouped
+        self.in_having = False
 
     def compile(self) -> CompiledQuery:
-        selected: list[Selected] = []
-        for ref in self.query.fields:
-            item = self.resolve(ref)
-            if any(s.field is item.field and s.relationship == item.relationship for s in selected):
-                name = item.field.name
-                if item.relationship is not None:
-                    name = f"{item.relationship.name}.{name}"
-                raise query_error(
-                    self.soql, ref.pos, InvalidField, f"duplicate field selected: {name}"
-                )
-            selected.append(item)
-        where = self.condition(self.query.where) if self.query.where is not None else None
-        order = [self.order_clause(item) for item in self.query.order_by]
+        items = self.expand(self.query.fields)
         if self.query.offset is not None and self.query.offset > MAX_OFFSET:
             raise NumberOutsideValidRange(f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+        if self.is_aggregate(items):
+            return self.compile_aggregate(items)
+        selected: list[Selected] = []
+        children: list[ChildQuery] = []
+        for item in items:
+            if isinstance(item, Aliased):
+                raise query_error(
+                    self.soql,
+                    item.pos,
+                    MalformedQuery,
+                    "only aggregate expressions use field aliasing",
+                )
+            if isinstance(item, SubQuery):
+                children.append(self.child_query(item, children))
+                continue
+            resolved = self.select_field(item)
+            ref = item.field if isinstance(item, ToLabel) else item
+            if any(
+                s.field is resolved.field and s.relationship == resolved.relationship
+                for s in selected
+            ):
+                name = resolved.field.name
+                if resolved.relationship is not None:
+                    name = f"{resolved.relationship.name}.{name}"
+                raise query_error(
+                    self.soql,
+                    ref.pos,
+                    InvalidField,
+                    f"duplicate field selected: {name}",
+                )
+            selected.append(resolved)
+        where = self.condition(self.query.where) if self.query.where is not None else None
+        order = [self.order_clause(item) for item in self.query.order_by]
         columns = [self.sobject.id_column.label(ID_LABEL)]
         columns += [item.column.label(f"c{i}") for i, item in enumerate(selected)]
         for name, (rel, _, _) in self.joins.joined.items():
@@ -564,7 +808,207 @@ class Compiler:
             self.query.limit,
             self.query.offset,
             self.query.count,
+            children=tuple(children),
         )
+
+    def expand(self, items: tuple[SelectItem, ...]) -> list[SelectItem]:
+        """FIELDS(...) as the fields it stands for; ALL and CUSTOM need a LIMIT of at most 200."""
+        expanded: list[SelectItem] = []
+        for item in items:
+            if not isinstance(item, FieldsGroup):
+                expanded.append(item)
+                continue
+            limit = self.query.limit
+            if item.group != "STANDARD" and (limit is None or limit > MAX_FIELDS_LIMIT):
+                raise query_error(
+                    self.soql,
+                    item.pos,
+                    MalformedQuery,
+                    f"The SOQL FIELDS function must have a LIMIT of at most {MAX_FIELDS_LIMIT}",
+                )
+            if item.group != "CUSTOM":  # this mock has no custom fields
+                expanded += [FieldRef(field.name, item.pos) for field in self.sobject.fields]
+        return expanded
+
+    def select_field(self, item: FieldRef | ToLabel) -> Selected:
+        """A field of the select list; ``toLabel`` only on picklists."""
+        if isinstance(item, FieldRef):
+            return self.resolve(item)
+        resolved = self.resolve(item.field)
+        field = resolved.field
+        if field.type != "picklist":
+            raise query_error(
+                self.soql,
+                item.field.pos,
+                InvalidField,
+                f"toLabel() can only be used on picklist fields: {field.name}",
+            )
+        entries = picklist(field.name) if field.picklist else ()
+        labels = tuple((entry.value, entry.label) for entry in entries)
+        return Selected(field, resolved.column, resolved.relationship, labels)
+
+    def child_query(self, item: SubQuery, earlier: list[ChildQuery]) -> ChildQuery:
+        """``(SELECT ... FROM CaseComments)``: the child object through its relationship name."""
+        sub = item.query
+        relationship = self.sobject.child_relationship(sub.sobject)
+        child = get_sobject(relationship.child_sobject) if relationship else None
+        if relationship is None or child is None:
+            raise query_error(
+                self.soql,
+                sub.sobject_pos,
+                InvalidType,
+                f"Didn't understand relationship '{sub.sobject}' in FROM part of query call. If"
+                " you are attempting to use a custom relationship, be sure to append the '__r'"
+                " after the custom relationship name. Please reference your WSDL or the"
+                " describe call for the appropriate names.",
+            )
+        if any(c.name == relationship.name for c in earlier):
+            raise query_error(
+                self.soql,
+                sub.sobject_pos,
+                MalformedQuery,
+                f"duplicate field selected: {relationship.name}",
+            )
+        compiled = Compiler(self.soql, sub, child).compile()
+        if compiled.aggregate:
+            raise query_error(
+                self.soql,
+                item.pos,
+                MalformedQuery,
+                "Aggregate queries are not supported in subqueries",
+            )
+        lookup = child.field(relationship.field)
+        return ChildQuery(relationship.name, compiled, lookup.column)
+
+    # ------------------------------------------------------------ aggregates
+
+    def is_aggregate(self, items: list[SelectItem]) -> bool:
+        """GROUP BY, or an aggregate function in SELECT or ORDER BY."""
+
+        def unwrap(item: SelectItem) -> SelectItem:
+            return item.item if isinstance(item, Aliased) else item
+
+        return (
+            bool(self.query.group_by)
+            or any(isinstance(unwrap(item), Aggregate) for item in items)
+            or any(isinstance(item.field, Aggregate) for item in self.query.order_by)
+        )
+
+    def compile_aggregate(self, items: list[SelectItem]) -> CompiledQuery:
+        """``SELECT Status, COUNT(Id) n FROM Case GROUP BY Status``: one row per group."""
+        self.aggregating = True
+        if self.query.count:
+            raise query_error(
+                self.soql,
+                self.query.group_by[0].pos,
+                MalformedQuery,
+                "COUNT() can not be used with GROUP BY; use COUNT(fieldName) instead",
+            )
+        for ref in self.query.group_by:
+            resolved = self.resolve(ref)
+            if not resolved.field.groupable:
+                raise query_error(
+                    self.soql,
+                    ref.pos,
+                    InvalidField,
+                    f"field '{resolved.field.name}' can not be grouped in a query call",
+                )
+            self.grouped.append(resolved)
+        outputs: list[Output] = []
+        unnamed = 0
+        for entry in items:
+            alias, item = (entry.alias, entry.item) if isinstance(entry, Aliased) else (None, entry)
+            if isinstance(item, SubQuery):
+                raise query_error(
+                    self.soql,
+                    item.pos,
+                    MalformedQuery,
+                    "Grouped query cannot use child relationships in the SELECT list",
+                )
+            if isinstance(item, Aggregate):
+                column, to_api = self.aggregate(item)
+                key = alias or f"expr{unnamed}"
+                unnamed += alias is None
+            else:
+                ref = item.field if isinstance(item, ToLabel) else item
+                resolved = self.group_member(ref, "Field")
+                labelled = self.select_field(item) if isinstance(item, ToLabel) else resolved
+                column, to_api, key = resolved.column, labelled.to_api, alias or resolved.field.name
+            if any(output.key.lower() == key.lower() for output in outputs):
+                pos = entry.pos if isinstance(entry, Aliased) else item.pos
+                raise query_error(self.soql, pos, MalformedQuery, f"duplicate alias: {key}")
+            outputs.append(Output(key, column, to_api))
+        where = self.condition(self.query.where) if self.query.where is not None else None
+        self.in_having = True
+        having = self.condition(self.query.having) if self.query.having is not None else None
+        self.in_having = False
+        order = [self.order_clause(item) for item in self.query.order_by]
+        columns = [output.column.label(f"c{i}") for i, output in enumerate(outputs)]
+        stmt = self.joins.apply(select(*columns).select_from(self.sobject.model))
+        if where is not None:
+            stmt = stmt.where(where)
+        stmt = stmt.group_by(*[g.column for g in self.grouped])
+        if having is not None:
+            stmt = stmt.having(having)
+        stmt = stmt.order_by(*order)
+        return CompiledQuery(
+            self.sobject,
+            (),
+            stmt,
+            self.query.limit,
+            self.query.offset,
+            outputs=tuple(outputs),
+            aggregate=True,
+        )
+
+    def group_member(self, ref: FieldRef, what: str) -> Selected:
+        """A field an aggregate query may show or sort by: one it groups by."""
+        resolved = self.resolve(ref)
+        if not any(
+            g.field is resolved.field and g.relationship == resolved.relationship
+            for g in self.grouped
+        ):
+            raise query_error(
+                self.soql,
+                ref.pos,
+                MalformedQuery,
+                f"{what} must be grouped or aggregated: {ref.name}",
+            )
+        return resolved
+
+    def aggregate(self, node: Aggregate) -> tuple[Any, Callable[[Any], Any]]:
+        """The SQL of an aggregate call and how to show its value, after its type rules."""
+        resolved = self.resolve(node.field)
+        field, column, function = resolved.field, resolved.column, node.function
+        supported = field.aggregatable and (
+            function in ("COUNT", "COUNT_DISTINCT")
+            or (function in ("SUM", "AVG") and field.is_numeric)
+            or (function in ("MIN", "MAX") and field.type not in ("boolean", "textarea"))
+        )
+        if not supported:
+            raise query_error(
+                self.soql,
+                node.pos,
+                MalformedQuery,
+                f"field {field.name} does not support aggregate operator {function}",
+            )
+        if function == "COUNT":
+            return func.count(column), int
+        if function == "COUNT_DISTINCT":
+            return func.count(column.distinct()), int
+        if function == "SUM":
+            return func.sum(column), lambda v: v
+        if function == "AVG":
+            return func.avg(column), lambda v: None if v is None else float(v)
+        reduce = func.min if function == "MIN" else func.max
+        if field.picklist and resolved.relationship is None:
+            # MIN/MAX of a picklist follow the picklist's order: rank prefix, cut off again.
+            entries = picklist(field.name)
+            ranks = {entry.value: f"{i:05d}" for i, entry in enumerate(entries)}
+            ranked = case(ranks, value=column, else_="99999") + column if ranks else column
+            if ranks:
+                return reduce(ranked), lambda v: None if v is None else v[5:]
+        return reduce(column), field.to_api
 
     def resolve(self, ref: FieldRef) -> Selected:
         """A plain field, or ``Relationship.Field`` through an outer join."""
@@ -598,7 +1042,16 @@ class Compiler:
         return Selected(field, column, rel)
 
     def order_clause(self, item: OrderItem) -> Any:
-        resolved = self.resolve(item.field)
+        if isinstance(item.field, Aggregate):
+            column = self.aggregate(item.field)[0]
+            clause = column.desc() if item.descending else column.asc()
+            if item.nulls:
+                clause = clause.nulls_first() if item.nulls == "FIRST" else clause.nulls_last()
+            return clause
+        if self.aggregating:
+            resolved = self.group_member(item.field, "Ordered field")
+        else:
+            resolved = self.resolve(item.field)
         field, column = resolved.field, resolved.column
         if not field.filterable:
             raise query_error(
@@ -628,7 +1081,12 @@ class Compiler:
         return self.comparison(node)
 
     def comparison(self, node: Comparison) -> ColumnElement[bool]:
-        resolved = self.resolve(node.field)
+        if isinstance(node.field, Aggregate):
+            return self.aggregate_comparison(node.field, node)
+        if self.in_having:
+            resolved = self.group_member(node.field, "Field")
+        else:
+            resolved = self.resolve(node.field)
         field, column = resolved.field, resolved.column
         if not field.filterable:
             raise query_error(
@@ -665,6 +1123,41 @@ class Compiler:
         clause = operators[node.op](bound)
         # SOQL's != also matches records where the field is null (unlike SQL).
         return or_(clause, resolved.column.is_(None)) if node.op == "!=" else clause
+
+    def aggregate_comparison(self, node: Aggregate, comparison: Comparison) -> ColumnElement[bool]:
+        """``HAVING COUNT(Id) > 1``: counts, sums and averages take numbers; MIN/MAX the field's."""
+        column, _ = self.aggregate(node)
+        value = comparison.value
+        if isinstance(value, tuple) or comparison.op == "LIKE":
+            raise query_error(
+                self.soql,
+                node.pos,
+                InvalidQueryFilterOperator,
+                f"invalid operator on aggregate {node.function}",
+            )
+        if node.function in ("MIN", "MAX"):
+            field = self.resolve(node.field).field
+            column = (func.min if node.function == "MIN" else func.max)(
+                self.resolve(node.field).column
+            )
+            bound: Any = self.coerce(field, value)
+        elif value.kind != "number":
+            raise self.filter_error(
+                value,
+                f"value of filter criterion for aggregate {node.function} must be of type number"
+                " and should not be enclosed in quotes",
+            )
+        else:
+            bound = value.value
+        operators = {
+            "=": column.__eq__,
+            "!=": column.__ne__,
+            "<": column.__lt__,
+            "<=": column.__le__,
+            ">": column.__gt__,
+            ">=": column.__ge__,
+        }
+        return operators[comparison.op](bound)
 
     def membership(
         self, field: Field, column: Any, op: str, values: tuple[Literal, ...]
@@ -713,6 +1206,10 @@ class Compiler:
             if value.kind != "datetime":
                 raise self.type_error(field, value, "dateTime", quoted=False)
             return value.value
+        if field.is_numeric:
+            if value.kind != "number":
+                raise self.type_error(field, value, "integer", quoted=False)
+            return value.value
         if value.kind != "string":
             raise self.type_error(field, value, "string", quoted=True)
         if field.type in ("id", "reference"):
@@ -737,23 +1234,87 @@ class Compiler:
 
 
 ID_LABEL = "__id"
+PARENT_LABEL = "__parent"  # a child row's parent id, in subqueries
+
+
+# The first day of the week is the user's locale's; this mock uses en_US's (Sunday).
+WEEK_START = 6  # datetime.weekday(): Monday 0 ... Sunday 6
+
+
+def add_days(day: datetime, n: int) -> datetime:
+    """``day`` moved by n days, clamped to the calendar instead of overflowing."""
+    try:
+        return day + timedelta(days=n)
+    except OverflowError:
+        return datetime.max if n > 0 else datetime.min
+
+
+def add_months(first: datetime, n: int) -> datetime:
+    """The first of the month n months from ``first`` (itself a first), clamped likewise."""
+    year, month = divmod(first.year * 12 + first.month - 1 + n, 12)
+    if year < datetime.min.year:
+        return datetime.min
+    if year > datetime.max.year:
+        return datetime.max
+    return datetime(year, month + 1, 1)
 
 
 def relative_span(value: tuple[str, int | None], now: datetime) -> tuple[datetime, datetime]:
-    """[start, end) of a relative date literal in UTC; LAST_N_DAYS:n ends with today."""
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    day = timedelta(days=1)
+    """[start, end) of a date literal in UTC (the mock org's time zone).
+
+    Days, weeks (from Sunday), months, calendar quarters and years; ``LAST_N_DAYS:n`` ends with
+    today, ``NEXT_N_DAYS:n`` starts tomorrow, ``LAST_N_<unit>S:n`` ends before the current unit,
+    ``NEXT_N_<unit>S:n`` starts after it, ``N_<unit>S_AGO:n`` is one unit. The fiscal year is
+    the calendar year (Salesforce's default), so ``*_FISCAL_*`` literals equal the calendar ones.
+    """
     keyword, n = value
-    # Past ~1,900 years either way a span would leave the calendar: clamp instead of overflowing.
-    n = min(n or 0, 700_000)
-    spans = {
-        "TODAY": (today, today + day),
-        "YESTERDAY": (today - day, today),
-        "TOMORROW": (today + day, today + 2 * day),
-        "LAST_N_DAYS": (today - n * day, today + day),
-        "NEXT_N_DAYS": (today, today + (n + 1) * day),
+    keyword = keyword.replace("FISCAL_", "")
+    n = n or 0
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = add_days(today, -((today.weekday() - WEEK_START) % 7))
+    month = today.replace(day=1)
+    quarter = month.replace(month=(month.month - 1) // 3 * 3 + 1)
+    year = month.replace(month=1)
+    days = {
+        "TODAY": (0, 1),
+        "YESTERDAY": (-1, 0),
+        "TOMORROW": (1, 2),
+        "LAST_90_DAYS": (-90, 1),
+        "NEXT_90_DAYS": (1, 91),
+        "LAST_N_DAYS": (-n, 1),
+        "NEXT_N_DAYS": (1, n + 1),
+        "N_DAYS_AGO": (-n, -n + 1),
     }
-    return spans[keyword]
+    if keyword in days:
+        start, end = days[keyword]
+        return add_days(today, start), add_days(today, end)
+    weeks = {
+        "LAST_WEEK": (-1, 0),
+        "THIS_WEEK": (0, 1),
+        "NEXT_WEEK": (1, 2),
+        "LAST_N_WEEKS": (-n, 0),
+        "NEXT_N_WEEKS": (1, n + 1),
+        "N_WEEKS_AGO": (-n, -n + 1),
+    }
+    if keyword in weeks:
+        start, end = weeks[keyword]
+        return add_days(week, 7 * start), add_days(week, 7 * end)
+    unit, months = next(
+        (unit, size)
+        for unit, size in (("MONTH", 1), ("QUARTER", 3), ("YEAR", 12))
+        if keyword.endswith((unit, unit + "S", unit + "S_AGO"))
+    )
+    first = {"MONTH": month, "QUARTER": quarter, "YEAR": year}[unit]
+    spans = {
+        f"LAST_{unit}": (-1, 0),
+        f"THIS_{unit}": (0, 1),
+        f"NEXT_{unit}": (1, 2),
+        f"LAST_N_{unit}S": (-n, 0),
+        f"NEXT_N_{unit}S": (1, n + 1),
+        f"N_{unit}S_AGO": (-n, -n + 1),
+    }
+    start, end = spans[keyword]
+    return add_months(first, months * start), add_months(first, months * end)
 
 
 def compile_soql(soql: str) -> CompiledQuery:

@@ -73,3 +73,41 @@ def test_picklists_sort_in_picklist_order_and_text_ignores_case(
         db.session.commit()
     assert subjects(api, ada, "IsClosed = false", "Subject DESC")[-1] == "50% off badge"
     assert subjects(api, ada, "IsClosed = false", "Subject")[:2] == ["50% off badge", "a lower"]
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("CreatedDate = THIS_MONTH", ["first of January"]),
+        ("CreatedDate < THIS_MONTH", ["new year's eve"]),  # before its start
+        ("CreatedDate > THIS_MONTH", ["first of February"]),  # after its end
+        ("CreatedDate >= THIS_MONTH", ["first of February", "first of January"]),
+        ("CreatedDate <= THIS_MONTH", ["first of January", "new year's eve"]),
+        ("CreatedDate != THIS_MONTH", ["first of February", "new year's eve"]),
+        ("CreatedDate = LAST_MONTH", ["new year's eve"]),
+        ("CreatedDate = LAST_YEAR", ["new year's eve"]),
+        ("CreatedDate = THIS_YEAR", ["first of February", "first of January"]),
+        ("CreatedDate = THIS_WEEK", ["first of January", "new year's eve"]),
+        ("CreatedDate = NEXT_N_DAYS:31", ["first of February"]),
+        ("CreatedDate = N_DAYS_AGO:1", ["new year's eve"]),
+    ],
+)
+def test_date_literals_against_a_frozen_now(
+    app: Flask, api: Any, ada: str, monkeypatch: pytest.MonkeyPatch, where: str, expected: Any
+) -> None:
+    from datetime import datetime
+
+    from mock_sf.rest import soql
+
+    monkeypatch.setattr(soql, "utcnow", lambda: datetime(2026, 1, 1, 5, 0))  # a Thursday
+    created = {
+        "new year's eve": datetime(2025, 12, 31, 23, 59, 59),
+        "first of January": datetime(2026, 1, 1, 0, 0, 0),
+        "first of February": datetime(2026, 2, 1, 0, 0, 0),
+    }
+    with app.app_context():
+        cases = db.session.scalars(db.select(Case).order_by(Case.case_number)).all()
+        for case_row, (subject, when) in zip(cases, created.items(), strict=True):
+            case_row.subject, case_row.created_date = subject, when
+        db.session.commit()
+    assert subjects(api, ada, where) == expected

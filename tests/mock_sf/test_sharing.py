@@ -155,6 +155,72 @@ def test_never_across_accounts(
     assert refused.get_json()[0]["errorCode"] == "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY"
 
 
+def query(api: Any, token: str, soql: str) -> list[dict[str, Any]]:
+    response = api.get(f"{V}/query", token, query_string={"q": soql})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["records"]
+
+
+def test_contacts_and_accounts_per_sharing(
+    app: Flask, api: Any, idp: Any, bob: dict[str, str], mode: str
+) -> None:
+    """Her own contact and account; her colleagues' contacts only when shared by account;
+    never another account's."""
+    ada = api.token_for(idp.ADA_SUB)
+    grace = api.token_for(idp.GRACE_SUB)
+    by_account = mode == "contact_or_account"
+    names = [r["Name"] for r in query(api, ada, "SELECT Name FROM Contact ORDER BY LastName")]
+    assert names == (["Bob Babbage", "Ada Lovelace"] if by_account else ["Ada Lovelace"])
+    assert [r["Name"] for r in query(api, ada, "SELECT Name FROM Account")] == [
+        "Analytical Engines Ltd"
+    ]
+    assert [r["Name"] for r in query(api, grace, "SELECT Name FROM Contact")] == ["Grace Hopper"]
+    with app.app_context():
+        ada_user = db.session.scalar(select(User).where(User.username == "ada@speakers.example"))
+        grace_user = db.session.scalar(
+            select(User).where(User.username == "grace@speakers.example")
+        )
+        own = (ada_user.contact_id, ada_user.account_id)
+        graces = (grace_user.contact_id, grace_user.account_id)
+    contact = api.get(f"{V}/sobjects/Contact/{own[0]}", ada).get_json()
+    assert (contact["attributes"]["type"], contact["Name"], contact["AccountId"]) == (
+        "Contact",
+        "Ada Lovelace",
+        own[1],
+    )
+    account = api.get(f"{V}/sobjects/Account/{own[1]}?fields=Name,Phone", ada).get_json()
+    assert account == {
+        "attributes": {"type": "Account", "url": f"{V}/sobjects/Account/{own[1]}"},
+        "Name": "Analytical Engines Ltd",
+        "Phone": None,
+    }
+    colleague = api.get(f"{V}/sobjects/Contact/{bob['contact_id']}", ada)
+    assert colleague.status_code == (200 if by_account else 404)
+    for path in (f"Contact/{graces[0]}", f"Account/{graces[1]}"):
+        got = api.get(f"{V}/sobjects/{path}", ada)
+        assert (got.status_code, got.get_json()) == (404, NOT_FOUND)
+    # Children follow the child's sharing too.
+    [with_children] = query(
+        api, ada, "SELECT Name, (SELECT LastName FROM Contacts ORDER BY LastName) FROM Account"
+    )
+    expected = ["Babbage", "Lovelace"] if by_account else ["Lovelace"]
+    assert [c["LastName"] for c in with_children["Contacts"]["records"]] == expected
+
+
+def test_internal_users_see_every_contact_and_account(
+    app: Flask, api: Any, idp: Any, bob: dict[str, str]
+) -> None:
+    from tests.mock_sf.test_case_updates import admin_token
+
+    api.token_for(idp.GRACE_SUB)
+    admin = admin_token(app)
+    assert len(query(api, admin, "SELECT Id FROM Contact")) == 3
+    assert sorted(r["Name"] for r in query(api, admin, "SELECT Name FROM Account")) == [
+        "Analytical Engines Ltd",
+        "Compilers Inc",
+    ]
+
+
 def test_an_unknown_sharing_mode_fails_at_start(tmp_path: Any) -> None:
     with pytest.raises(ValueError) as excinfo:
         create_app(
