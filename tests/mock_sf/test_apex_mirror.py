@@ -7,15 +7,19 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from sqlalchemy import select
 
 from mock_sf.handlers import handler_context
+from mock_sf.handlers.apex_mirror import STEPS
 from mock_sf.handlers.apex_mirror import SpeakerTokenHandler
 from mock_sf.handlers.base import IntegratingAppType
 from mock_sf.handlers.base import TokenExchangeType
@@ -32,6 +36,9 @@ from mock_sf.setup import scorecard
 from tests.mock_sf.forge import VARIANTS
 from tests.mock_sf.forge import FakeForge
 
+ROOT = Path(__file__).resolve().parents[2]
+APEX_CLASS = ROOT / "salesforce/force-app/main/default/classes/SpeakerTokenHandler.cls"
+MIRROR = ROOT / "mock_sf/handlers/apex_mirror.py"
 MIRROR_CLASS = "mock_sf.handlers.apex_mirror:SpeakerTokenHandler"
 INTEGRATION = "integration@sf.example"
 AUTHENTICATION_FAILURE = {"error": "invalid_grant", "error_description": "authentication failure"}
@@ -314,6 +321,29 @@ def test_a_refused_exchange_drops_the_mirrors_future_and_its_records(
     with app.app_context():
         assert db.session.scalar(select(Account).where(Account.name == "Compilers Inc")) is None
     assert "@future" not in caplog.text
+
+
+def step_names(path: Path, marker: str) -> list[str]:
+    return re.findall(rf"^\s*{re.escape(marker)} step: (.+?)\s*$", path.read_text(), re.M)
+
+
+def test_the_mirror_and_the_apex_class_name_the_same_steps_in_order() -> None:
+    assert step_names(MIRROR, "#") == list(STEPS)
+    assert step_names(APEX_CLASS, "//") == list(STEPS)
+
+
+def test_the_apex_tests_sign_with_the_key_their_jwks_publishes() -> None:
+    """The throwaway test key pair in SpeakerTokenHandlerTest.cls is a pair (DEV/TEST ONLY)."""
+    text = APEX_CLASS.with_name("SpeakerTokenHandlerTest.cls").read_text()
+
+    def literal(name: str) -> str:
+        match = re.search(rf"static final String {name} =\n(.*?);", text, re.S)
+        assert match, name
+        return "".join(re.findall(r"'([^']*)'", match.group(1)))
+
+    key = serialization.load_der_private_key(base64.b64decode(literal("PRIVATE_KEY")), None)
+    modulus = int.from_bytes(base64.urlsafe_b64decode(literal("MODULUS") + "=="), "big")
+    assert key.public_key().public_numbers().n == modulus  # type: ignore[union-attr]
 
 
 def test_setup_offers_the_mirror_as_a_built_in_class(setup_admin: Any) -> None:
