@@ -36,6 +36,7 @@ from mock_sf.oauth.sites import seed_network
 from mock_sf.profiles import CUSTOMER_COMMUNITY_USER
 from mock_sf.profiles import SPEAKER_API_ACCESS
 from mock_sf.profiles import SPEAKER_COMMUNITY_USER
+from mock_sf.profiles import STANDARD_USER
 from mock_sf.profiles import SYSTEM_ADMINISTRATOR
 from mock_sf.profiles import UnknownProfile
 from mock_sf.profiles import backfill_user_profiles
@@ -49,6 +50,15 @@ T = TypeVar("T")
 
 ORG_NAME = "Speaker Conference (mock org)"
 ADMIN = {"username": "admin@sf.example", "password": "admin-demo"}
+# The handler's Run As user: it owns the speakers' accounts, so it needs a role (Help 000385901).
+INTEGRATION_USER = {
+    "username": "integration@sf.example",
+    "email": "integration@sf.example",
+    "first_name": "Speaker Portal",
+    "last_name": "Integration",
+    "alias": "spint",
+    "user_role": "Speaker Portal Owner",
+}
 APP = {
     "developer_name": "SpeakerPortal",
     "consumer_key": "speaker-portal",
@@ -105,6 +115,7 @@ def seed_demo(idp_url: str) -> None:
         db.session.add(Organization(name=ORG_NAME))
     speaker_profile = _speaker_profile()
     admin = _admin()
+    integration = _integration_user()
     app = db.session.scalar(
         select(ConnectedApp).where(ConnectedApp.developer_name == APP["developer_name"])
     ) or _added(
@@ -155,10 +166,12 @@ def seed_demo(idp_url: str) -> None:
     if link is None:
         db.session.add(
             OauthTokenExchHandlerApp(
-                handler=handler, app=app, run_as_user_id=admin.id, is_default=True
+                handler=handler, app=app, run_as_user_id=integration.id, is_default=True
             )
         )
-    ada = _ada(f"{idp_url}/oauth2/default|{ADA_SUBJECT}")
+    elif link.run_as_user_id in (None, admin.id):  # seeded before the integration user
+        link.run_as_user_id = integration.id
+    ada = _ada(f"{idp_url}/oauth2/default|{ADA_SUBJECT}", integration)
     _ada_cases(ada)
     site_prefix = current_app.config["SITE_PATH_PREFIX"].strip("/")
     if site_prefix:  # the Experience Cloud site speakers log in through (a 0DB Network)
@@ -209,9 +222,21 @@ def _admin() -> User:
     return admin
 
 
-def _ada(federation_identifier: str) -> User:
+def _integration_user() -> User:
+    user = db.session.scalar(select(User).where(User.username == INTEGRATION_USER["username"]))
+    if user is None:
+        user = _added(
+            User(**INTEGRATION_USER, user_type="Standard", profile=profile_named(STANDARD_USER))
+        )
+    if user.user_role is None:  # older than User roles
+        user.user_role = INTEGRATION_USER["user_role"]
+    db.session.flush()
+    return user
+
+
+def _ada(federation_identifier: str, owner: User) -> User:
     account = db.session.scalar(select(Account).where(Account.name == ADA_ACCOUNT)) or _added(
-        Account(name=ADA_ACCOUNT)
+        Account(name=ADA_ACCOUNT, owner_id=owner.id, created_by_id=owner.id)
     )
     contact = db.session.scalar(
         select(Contact).where(Contact.email == ADA_EMAIL, Contact.last_name == "Lovelace")

@@ -49,6 +49,11 @@ def _id_factory(sobject: str) -> Any:
     return lambda: ids.new_id(prefix)
 
 
+def _owner_key() -> ForeignKey:
+    """A User id on Account or Contact; created by ALTER, as User points back at both."""
+    return ForeignKey("user.id", use_alter=True)
+
+
 class Base(DeclarativeBase):
     """Declarative base for every mock_sf model."""
 
@@ -79,6 +84,9 @@ class Account(Base):
     number_of_employees: Mapped[int | None] = mapped_column(Integer)
     last_modified_date: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
     system_modstamp: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
+    # Set to the handler's Run As user for accounts a token exchange creates (_owner_key).
+    owner_id: Mapped[str | None] = mapped_column(_owner_key())
+    created_by_id: Mapped[str | None] = mapped_column(_owner_key())
 
 
 class Contact(Base):
@@ -96,6 +104,8 @@ class Contact(Base):
     title: Mapped[str | None] = mapped_column(String(128))
     last_modified_date: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
     system_modstamp: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
+    owner_id: Mapped[str | None] = mapped_column(_owner_key())
+    created_by_id: Mapped[str | None] = mapped_column(_owner_key())
 
     account: Mapped[Account | None] = relationship()
 
@@ -155,9 +165,13 @@ class User(Base):
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Required in Salesforce; nullable here only so older databases gain the column (schema.py).
     profile_id: Mapped[str | None] = mapped_column(ForeignKey("profile.id"))
+    created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
+    # The role's name (UserRoleId in Salesforce): a portal account's owner must have one.
+    user_role: Mapped[str | None] = mapped_column(String(80))
 
-    contact: Mapped[Contact | None] = relationship()
-    account: Mapped[Account | None] = relationship()
+    # foreign_keys: Account and Contact point back at User through OwnerId and CreatedById.
+    contact: Mapped[Contact | None] = relationship(foreign_keys=[contact_id])
+    account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
     profile: Mapped[Profile | None] = relationship()
 
     @property

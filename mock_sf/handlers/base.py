@@ -1,8 +1,9 @@
 """The handler interface, mirroring Apex ``Auth.Oauth2TokenExchangeHandler`` (contract §3).
 
 Salesforce calls ``validate_incoming_token`` and then ``get_user_for_token_subject``; the second
-may return a NEW, UNINSERTED ``User`` (with its Contact and Account attached for external users),
-which the token endpoint inserts.
+may return a NEW, UNINSERTED ``User``, which the token endpoint inserts. An Apex handler inserts
+the user's Contact and Account itself, as the Run As user: ``HandlerContext.insert`` (Python
+handlers may instead attach them to the User, and the platform inserts them the same way).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import TYPE_CHECKING
 from typing import Any
+
+from mock_sf.models import db
 
 if TYPE_CHECKING:
     from mock_sf.handlers.jwks import JwksCache
@@ -86,6 +89,14 @@ class TokenValidationResult:
     check: str | None = None
 
 
+class RunAsUserRequired(Exception):
+    """DML in a handler whose app enablement names no Run As user."""
+
+
+# Ownership columns set to the Run As user on what it inserts (Apex: CreatedById, OwnerId).
+RUN_AS_FIELDS = ("created_by_id", "owner_id")
+
+
 @dataclass
 class HandlerContext:
     """What the mock gives a Python handler in place of Apex's platform services."""
@@ -97,6 +108,30 @@ class HandlerContext:
     # RFC 7662 callout (handlers/introspection.py) and SAML IdP certificates (handlers/saml.py).
     introspect: Callable[..., dict[str, Any]] | None = None
     saml_certificates: SamlCertificates | None = None
+    # The enablement's Run As user (OauthTokenExchHandlerApp.ApexExecutionUserId), per exchange.
+    run_as_user_id: str | None = None
+    # @future calls queued by the handler: run after the exchange commits, dropped on rollback.
+    futures: list[Callable[[], None]] = field(default_factory=list)
+
+    def insert(self, record: Any) -> Any:
+        """Apex ``insert``: owned by and created by the Run As user, flushed so it has an id."""
+        run_as(record, self.run_as_user_id)
+        db.session.add(record)
+        db.session.flush()
+        return record
+
+    def future(self, call: Callable[[], None]) -> None:
+        """Apex ``@future``: run ``call`` in its own transaction once this one has committed."""
+        self.futures.append(call)
+
+
+def run_as(record: Any, user_id: str | None) -> None:
+    """Give a record the Run As user as owner and creator; refuse without one."""
+    if user_id is None:
+        raise RunAsUserRequired(f"cannot insert {type(record).__name__} without a Run As user")
+    for name in RUN_AS_FIELDS:
+        if hasattr(record, name) and getattr(record, name) is None:
+            setattr(record, name, user_id)
 
 
 class TokenExchangeHandler:

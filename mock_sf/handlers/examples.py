@@ -8,7 +8,7 @@ signature, ``aud``, ``exp``, ``typ``, ``jti``...) AND whose subject's email ends
     SF_TOKEN_EXCHANGE_HANDLERS='[{"developer_name": "SpeakerDomainHandler",
       "class": "mock_sf.handlers.examples:EmailDomainJwtHandler",
       "token_types": ["access_token", "id_token", "jwt"], "user_creation_allowed": true,
-      "apps": [{"app": "SpeakerPortal", "run_as": "admin@sf.example"}]}]'
+      "apps": [{"app": "SpeakerPortal", "run_as": "integration@sf.example"}]}]'
 """
 
 from __future__ import annotations

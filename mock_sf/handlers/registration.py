@@ -7,7 +7,8 @@ An entry (JSON)::
      "class": "mock_sf.handlers.examples:EmailDomainJwtHandler",
      "token_types": ["id_token", "jwt"], "user_creation_allowed": false, "enabled": true,
      "jit_profile": "Customer Community User",
-     "apps": [{"app": "SpeakerPortal", "default": false, "run_as": "admin@sf.example"}]}
+     "apps": [{"app": "SpeakerPortal", "default": false,
+               "run_as": "integration@sf.example"}]}
 
 Like a metadata deploy, ``init-db`` re-applies every configured entry: the configuration wins
 over edits made in Setup for the fields it names.
@@ -57,6 +58,18 @@ ENTRY_KEYS = frozenset(
     }
 )
 APP_KEYS = frozenset({"app", "default", "run_as"})
+# The handler classes mock_sf ships, for the Setup console's "New handler" form.
+BUILT_IN_CLASSES = {
+    "mock_sf.handlers.composite:BuiltInTokenExchangeHandler": (
+        "every token type, each to the built-in handler for its kind (the demo's)"
+    ),
+    "mock_sf.handlers.jwt:JwtTokenExchangeHandler": "JWT access tokens, ID tokens and JWTs",
+    "mock_sf.handlers.apex_mirror:SpeakerTokenHandler": (
+        "the Apex class in salesforce/, mirrored step by step: JWTs, and it inserts the"
+        " speaker's Account and Contact itself as the Run As user"
+    ),
+    "mock_sf.handlers.examples:EmailDomainJwtHandler": "the JWT checks plus an email domain rule",
+}
 
 
 class RegistrationError(ValueError):

@@ -135,8 +135,8 @@ def user_for_subject(
     return new_speaker(fed_id, claims)
 
 
-def new_speaker(fed_id: str, profile: Mapping[str, Any]) -> User:
-    """A new, uninserted external User with its Contact and Account, as an Apex handler builds."""
+def speaker_names(profile: Mapping[str, Any]) -> tuple[str | None, str, str]:
+    """(first, last, full) name of a new speaker; LastName is required on User and Contact."""
     email = profile["email"]
     first = profile.get("given_name")
     last = profile.get("family_name")
@@ -144,16 +144,34 @@ def new_speaker(fed_id: str, profile: Mapping[str, Any]) -> User:
     if not last and full:  # "Grace Hopper" -> ("Grace", "Hopper")
         guessed_first, _, last = full.rpartition(" ")
         first = first or guessed_first
-    last = last or email.partition("@")[0]  # LastName is required on User and Contact
+    last = last or email.partition("@")[0]
     full = full or " ".join(part for part in (first, last) if part)
-    account = Account(name=profile.get("company") or f"{full} (Speaker)")
-    contact = Contact(first_name=first or None, last_name=last, email=email, account=account)
+    return first or None, last, full
+
+
+def speaker_account_name(profile: Mapping[str, Any], full_name: str) -> str:
+    """The speaker's company, else "<name> (Speaker)"."""
+    return profile.get("company") or f"{full_name} (Speaker)"
+
+
+def speaker_alias(first: str | None, last: str) -> str:
+    """User.Alias: initial and last name, at most 8 characters."""
+    return ((first or "")[:1] + last)[:8].lower()
+
+
+def new_speaker(fed_id: str, profile: Mapping[str, Any]) -> User:
+    """A new, uninserted external User with its Contact and Account attached (the platform
+    inserts all three; an Apex handler must insert the Contact and Account itself)."""
+    email = profile["email"]
+    first, last, full = speaker_names(profile)
+    account = Account(name=speaker_account_name(profile, full))
+    contact = Contact(first_name=first, last_name=last, email=email, account=account)
     return User(
         username=email,
         email=email,
-        first_name=first or None,
+        first_name=first,
         last_name=last,
-        alias=((first or "")[:1] + last)[:8].lower(),
+        alias=speaker_alias(first, last),
         user_type="CspLitePortal",
         is_active=True,
         federation_identifier=fed_id,

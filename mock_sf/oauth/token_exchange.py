@@ -2,13 +2,18 @@
 
 Order: parameters, client, "token exchange enabled" on the app, scope, handler look-up, then
 ``validate_incoming_token`` and ``get_user_for_token_subject``; a new user is inserted in the same
-transaction as the token. Every attempt leaves an ExchangeAttempt row with the precise reason.
+transaction as the token. The handler runs as its enablement's Run As user: what it inserts, and the
+new user with its Contact and Account, are owned by that user, who must have a role (a portal
+account owner must). ``@future`` calls run after the commit. Every attempt leaves an
+ExchangeAttempt row with the precise reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import inspect
@@ -18,11 +23,15 @@ from sqlalchemy.orm import joinedload
 
 from mock_sf.handlers.base import HandlerContext
 from mock_sf.handlers.base import IntegratingAppType
+from mock_sf.handlers.base import RunAsUserRequired
 from mock_sf.handlers.base import TokenExchangeHandler
 from mock_sf.handlers.base import TokenExchangeType
+from mock_sf.handlers.base import run_as
 from mock_sf.handlers.registry import HandlerLoadError
 from mock_sf.handlers.registry import load_handler_class
+from mock_sf.models import Account
 from mock_sf.models import ConnectedApp
+from mock_sf.models import Contact
 from mock_sf.models import ExchangeAttempt
 from mock_sf.models import OauthTokenExchangeHandler
 from mock_sf.models import OauthTokenExchHandlerApp
@@ -88,6 +97,7 @@ class TokenExchangeGrant:
         self.config = context.config
         self.subject_rejected = False  # counts toward throttling (checklist #12)
         self.user_created = False  # a refused new user is rolled back: do not log its id
+        self.futures: list[Callable[[], None]] = []  # the handler's @future calls
 
     def respond(self, request: TokenRequest) -> dict[str, Any]:
         """Run the exchange; on failure roll back, keep the audit row, and re-raise."""
@@ -113,7 +123,18 @@ class TokenExchangeGrant:
         attempt.outcome = "success"
         db.session.add(attempt)
         db.session.commit()
+        self._run_futures()
         return body
+
+    def _run_futures(self) -> None:
+        """Each @future call in its own transaction; one that fails is logged, as Apex does."""
+        for call in self.futures:
+            try:
+                call()
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                self.context.logger.exception("@future call %r failed", call)
 
     def _exchange(self, request: TokenRequest, attempt: ExchangeAttempt) -> dict[str, Any]:
         form = request.form
@@ -147,8 +168,11 @@ class TokenExchangeGrant:
         scope = granted_scope(form.get("scope"), app)
         link = find_handler_link(app, form.get("token_handler"), token_type)
         attempt.handler = link.handler.developer_name
+        # The handler runs as the enablement's Run As user, with its own @future queue.
+        context = replace(self.context, run_as_user_id=link.run_as_user_id, futures=[])
+        self.futures = context.futures
         try:
-            handler = load_handler_class(link.handler.handler_class)(self.context)
+            handler = load_handler_class(link.handler.handler_class)(context)
         except HandlerLoadError as exc:
             raise InvalidRequest(HANDLER_NOT_FOUND, reason=str(exc)) from exc
 
@@ -159,6 +183,7 @@ class TokenExchangeGrant:
             # Another first exchange for the same subject won the insert: start again, the
             # second run finds that user (or refuses a replayed jti).
             db.session.rollback()
+            self.futures.clear()
             try:
                 user = self._map_user(handler, link, app, subject_token, token_type, network_id)
             except _UserInsertConflict as exc:
@@ -215,6 +240,8 @@ class TokenExchangeGrant:
             user = handler.get_user_for_token_subject(
                 network_id, result, can_create, app.developer_name, IntegratingAppType.CA
             )
+        except RunAsUserRequired as exc:
+            raise InvalidGrant(reason=no_run_as_user(link)) from exc
         except Exception as exc:
             self.context.logger.exception("handler %s raised", link.handler.developer_name)
             raise InvalidGrant(reason=f"get_user_for_token_subject raised {exc!r}") from exc
@@ -225,6 +252,8 @@ class TokenExchangeGrant:
         if inspect(user).transient:
             if not can_create:
                 raise InvalidGrant(reason="handler returned a new user but creation is off")
+            if link.run_as_user_id is None:
+                raise InvalidGrant(reason=no_run_as_user(link))
             try:
                 assign_jit_profile(
                     user,
@@ -234,13 +263,72 @@ class TokenExchangeGrant:
                 )
             except ProfileNotAllowed as exc:
                 raise InvalidGrant(reason=str(exc)) from exc
-            db.session.add(user)
+            insert_as_run_as_user(user, link.run_as_user_id)
             try:
                 db.session.flush()
             except IntegrityError as exc:
                 raise _UserInsertConflict(str(exc.orig)) from exc
             self.user_created = True
         return user
+
+
+def no_run_as_user(link: OauthTokenExchHandlerApp) -> str:
+    """The audit reason when a handler that creates users has no Run As user."""
+    return (
+        f"no Run As user is set for handler {link.handler.developer_name} on app"
+        f" {link.app.developer_name}; user creation needs one (Setup: the handler's enabled app)"
+    )
+
+
+def insert_as_run_as_user(user: User, run_as_user_id: str) -> None:
+    """Add a new user, and the Contact and Account a Python handler attached, as the Run As user.
+
+    Refuses, before the database would, a username already taken and a portal account whose owner
+    has no role.
+    """
+    for record in (user.account, user.contact, user.contact and user.contact.account):
+        if record is not None and inspect(record).transient:
+            run_as(record, run_as_user_id)
+    run_as(user, run_as_user_id)
+    _refuse_taken_username(user)
+    contact = user.contact
+    if contact is None and user.contact_id:  # an Apex-style handler inserted it and set ContactId
+        contact = db.session.get(Contact, user.contact_id)
+    account = user.account or (contact.account if contact else None)
+    if account is None and contact is not None and contact.account_id:
+        account = db.session.get(Account, contact.account_id)
+    if account is not None and user.is_external:
+        _refuse_owner_without_role(account)
+    if user.account is None and user.account_id is None and account is not None:
+        user.account = account  # User.AccountId follows the contact's account
+    db.session.add(user)
+
+
+def _refuse_taken_username(user: User) -> None:
+    taken = db.session.scalar(select(User).where(User.username == user.username))
+    if taken is None or taken.federation_identifier == user.federation_identifier:
+        return  # free, or a concurrent first exchange for the same subject (retried)
+    raise InvalidGrant(
+        reason=(
+            f"a user with username {user.username} already exists with federation identifier"
+            f" {taken.federation_identifier or '(none)'}, not {user.federation_identifier};"
+            f" set its Federation ID to {user.federation_identifier} to link it, or rename it"
+        )
+    )
+
+
+def _refuse_owner_without_role(account: Account) -> None:
+    # Help 000385901: "UNKNOWN_EXCEPTION, portal account owner must have a role".
+    owner = db.session.get(User, account.owner_id) if account.owner_id else None
+    if owner is not None and owner.user_role:
+        return
+    who = owner.username if owner else "nobody"
+    raise InvalidGrant(
+        reason=(
+            f"portal account owner must have a role: account {account.name!r} is owned by {who},"
+            " who has none; give the Run As user a role"
+        )
+    )
 
 
 def granted_scope(requested: str | None, app: ConnectedApp) -> str:

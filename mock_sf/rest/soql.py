@@ -36,12 +36,12 @@ Semantics as in Salesforce: text compares and sorts case-insensitively; logic is
 (``!=``, ``NOT IN`` and ``NOT (x = ...)`` also match NULL); picklists sort (and MIN/MAX) in
 picklist order; LIKE takes ``%`` and ``_`` (``\\%``, ``\\_`` literal) on text fields only;
 datetime fields take datetime values or date literals like ``THIS_MONTH``, spans of whole
-UTC days (a plain ``YYYY-MM-DD`` is a type error); ``OFFSET`` is at most 2,000; ``SELECT COUNT()`` returns only
-``totalSize``; aggregate queries return ``AggregateResult`` rows keyed by alias, field name or
-``expr0``, ``expr1``...; ``FIELDS(ALL|CUSTOM)`` need ``LIMIT`` <= 200 (no custom fields here);
-``WITH`` modes change nothing (sharing always applies, and there is no field-level security).
-Errors: MALFORMED_QUERY at the token, INVALID_FIELD, INVALID_TYPE,
-INVALID_QUERY_FILTER_OPERATOR, NUMBER_OUTSIDE_VALID_RANGE.
+UTC days (a plain ``YYYY-MM-DD`` is a type error); ``OFFSET`` is at most 2,000;
+``SELECT COUNT()`` returns only ``totalSize``; aggregate queries return ``AggregateResult``
+rows keyed by alias, field name or ``expr0``, ``expr1``...; ``FIELDS(ALL|CUSTOM)`` need
+``LIMIT`` <= 200 (no custom fields here); ``WITH`` modes change nothing (sharing always
+applies, and there is no field-level security). Errors: MALFORMED_QUERY at the token,
+INVALID_FIELD, INVALID_TYPE, INVALID_QUERY_FILTER_OPERATOR, NUMBER_OUTSIDE_VALID_RANGE.
 """
 
 from __future__ import annotations

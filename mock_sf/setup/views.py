@@ -17,6 +17,7 @@ from werkzeug.exceptions import NotFound
 from wtforms.fields.choices import SelectChoice
 
 from mock_sf.handlers import handler_context
+from mock_sf.handlers.registration import BUILT_IN_CLASSES
 from mock_sf.models import ConnectedApp
 from mock_sf.models import OauthTokenExchangeHandler
 from mock_sf.models import Profile
@@ -164,7 +165,13 @@ def new_handler() -> Page:
         else:
             flash(f"Created {handler.developer_name}.")
             return redirect(url_for("setup.handler_detail", handler_id=handler.id), 303)
-    page = render_template("setup/handler_new.html", form=form, error=error, flags=TOKEN_TYPE_FLAGS)
+    page = render_template(
+        "setup/handler_new.html",
+        form=form,
+        error=error,
+        flags=TOKEN_TYPE_FLAGS,
+        built_ins=BUILT_IN_CLASSES,
+    )
     return page, 400 if form.errors or error else 200
 
 

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from mock_sf import create_app
 from mock_sf.models import db
+from tests.mock_sf.forge import FakeForge
 
 IDP_URL = "http://127.0.0.1:18001"
 SF_URL = "http://127.0.0.1:18002"
@@ -271,3 +272,11 @@ def setup_admin(setup_browser: SetupAdmin) -> SetupAdmin:
     """A client logged in to Setup as the demo admin."""
     assert setup_browser.login().status_code == 303
     return setup_browser
+
+
+@pytest.fixture
+def forge(app: Flask, idp: FakeIdp) -> FakeForge:
+    """The IdP's forge, faked: the scorecard mints from it."""
+    fake = FakeForge(idp)
+    app.extensions["mock_sf.forge"].fetch = fake.fetch
+    return fake

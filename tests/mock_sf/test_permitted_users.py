@@ -83,6 +83,7 @@ def test_the_demo_app_pre_authorizes_speakers_and_admins(app: Flask) -> None:
     assert users == {
         "admin@sf.example": ("System Administrator", "Salesforce"),
         "ada@speakers.example": ("Speaker Community User", "Customer Community"),
+        "integration@sf.example": ("Standard User", "Salesforce"),
     }
     assert names == {
         ("System Administrator", "Salesforce", "00e"),
@@ -222,6 +223,7 @@ def test_init_db_without_demo_gives_every_user_a_profile(app: Flask) -> None:
     assert got == {
         "admin@sf.example": "System Administrator",
         "ada@speakers.example": "Speaker Community User",
+        "integration@sf.example": "Standard User",
         "ops@sf.example": "Standard User",
     }
 

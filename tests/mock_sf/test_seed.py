@@ -53,8 +53,15 @@ def test_demo_data(app: Flask) -> None:
         admin = db.session.scalar(
             select(models.User).where(models.User.username == "admin@sf.example")
         )
-        assert admin.user_type == "Standard" and link.run_as_user_id == admin.id
+        assert admin.user_type == "Standard" and admin.user_role is None
         assert models.password_hasher().verify(admin.password_hash, "admin-demo")
+        # The handler runs as an integration user with a role, who owns the speakers' accounts.
+        run_as = db.session.get(models.User, link.run_as_user_id)
+        assert (run_as.username, run_as.user_role) == (
+            "integration@sf.example",
+            "Speaker Portal Owner",
+        )
+        assert (run_as.user_type, run_as.password_hash) == ("Standard", None)  # no Setup login
         ada = db.session.scalar(
             select(models.User).where(models.User.username == "ada@speakers.example")
         )
@@ -64,6 +71,7 @@ def test_demo_data(app: Flask) -> None:
         )
         assert ada.user_type == "CspLitePortal"
         assert ada.contact.last_name == "Lovelace" and ada.account.name == "Analytical Engines Ltd"
+        assert ada.account.owner_id == run_as.id
         subjects = db.session.scalars(
             select(models.Case.subject).order_by(models.Case.case_number)
         ).all()
@@ -87,3 +95,19 @@ def test_health_and_home(client: Any) -> None:
     assert "http://127.0.0.1:18001/oauth2/default" in home
     missing = client.get("/nowhere")
     assert missing.status_code == 404 and "not for production" in missing.get_data(as_text=True)
+
+
+def test_a_demo_seeded_with_the_admin_as_run_as_user_moves_to_the_integration_user(
+    app: Flask,
+) -> None:
+    with app.app_context():
+        link = db.session.scalar(select(models.OauthTokenExchHandlerApp))
+        admin = db.session.scalar(
+            select(models.User).where(models.User.username == "admin@sf.example")
+        )
+        link.run_as_user_id = admin.id  # what seeds before the integration user stored
+        db.session.commit()
+    assert app.test_cli_runner().invoke(args=["init-db", "--demo"]).exit_code == 0
+    with app.app_context():
+        link = db.session.scalar(select(models.OauthTokenExchHandlerApp))
+        assert link.run_as_user.username == "integration@sf.example"

@@ -172,7 +172,7 @@ def test_connected_apps_list_and_detail(setup_admin: Any) -> None:
     page = text(setup_admin.client.get("/setup/apps/1"))
     assert "<code>speaker-portal</code>" in page
     assert "portal-sf-demo-secret" not in page
-    assert rows(page) == ["SpeakerTokenHandler Yes Yes admin@sf.example"]
+    assert rows(page) == ["SpeakerTokenHandler Yes Yes integration@sf.example"]
 
 
 def _admin_id(setup_admin: Any) -> str:
@@ -207,7 +207,7 @@ def test_handler_list_and_detail_with_enablements(app: Flask, setup_admin: Any) 
     listing = rows(text(setup_admin.client.get("/setup/handlers")))
     assert listing == [f"SpeakerTokenHandler {class_path} Yes Yes {', '.join(types)}"]
     page = text(setup_admin.client.get("/setup/handlers/1"))
-    assert rows(page) == ["SpeakerPortal admin@sf.example Yes"]  # run as: the admin, by username
+    assert rows(page) == ["SpeakerPortal integration@sf.example Yes"]  # run as, by username
     checked = re.findall(r'<input checked id="(\w+)"', page)
     flags = [flag for flag, label in TOKEN_TYPE_FLAGS if label in types]
     assert checked == ["is_enabled", "is_user_creation_allowed", *flags]
@@ -248,6 +248,8 @@ def test_users_list(setup_admin: Any) -> None:
     assert listing == [
         "admin@sf.example Org Admin Standard System Administrator — — — Yes Deactivate"
         f" {PROFILE_CHOICES} Save",
+        "integration@sf.example Speaker Portal Integration Standard Standard User — — — Yes"
+        f" Deactivate {PROFILE_CHOICES} Save",
         "ada@speakers.example Ada Lovelace CspLitePortal Speaker Community User "
         "http://127.0.0.1:18001/oauth2/default|00u1ada1demo1speaker Ada Lovelace "
         f"Analytical Engines Ltd Yes Deactivate {PROFILE_CHOICES} Save",

@@ -145,7 +145,7 @@ def test_second_exchange_reuses_the_user(app: Flask, api: Any, idp: Any) -> None
     assert first["id"] == second["id"]
     assert first["access_token"] != second["access_token"]
     with app.app_context():
-        assert db.session.scalar(select(func.count(User.id))) == 3  # admin, Ada, Grace
+        assert db.session.scalar(select(func.count(User.id))) == 4  # admin, integration, Ada, Grace
         assert db.session.scalar(select(func.count(Contact.id))) == 2
     assert len(idp.userinfo_calls) == 1
 
