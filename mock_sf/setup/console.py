@@ -227,8 +227,10 @@ def api_access(user: User) -> str:
     return "No API access: REST calls answer 403 API_DISABLED_FOR_ORG"
 
 
-def update_user(user: User, federation_identifier: str, permission_set_ids: list[str]) -> None:
-    """Save a user's Federation ID (unique in the org) and permission set assignments."""
+def update_user(
+    user: User, federation_identifier: str, role: str, permission_set_ids: list[str]
+) -> None:
+    """Save a user's Federation ID (unique in the org), role and permission set assignments."""
     federation_identifier = federation_identifier.strip() or None
     if federation_identifier is not None:
         holder = db.session.scalar(
@@ -239,6 +241,7 @@ def update_user(user: User, federation_identifier: str, permission_set_ids: list
         if holder is not None:
             raise SetupError(f"The Federation ID {federation_identifier} belongs to {holder}.")
     user.federation_identifier = federation_identifier
+    user.user_role = role.strip() or None
     known = {ps.id for ps in all_permission_sets()}
     wanted = set(permission_set_ids) & known
     current = {

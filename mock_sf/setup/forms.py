@@ -104,9 +104,10 @@ class ProfileApiForm(FlaskForm):
 
 
 class UserDetailForm(FlaskForm):
-    """A user's Federation ID and permission set assignments (choices set by the view)."""
+    """A user's Federation ID, role and permission set assignments (choices set by the view)."""
 
     federation_identifier = StringField("Federation ID", validators=[Length(max=512)])
+    user_role = StringField("Role", validators=[Length(max=80)])
     permission_sets = SelectMultipleField(
         "Permission sets", option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False)
     )

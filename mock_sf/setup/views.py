@@ -213,7 +213,10 @@ def user_detail(user_id: str) -> Page:
     if form.validate_on_submit():
         try:
             console.update_user(
-                user, form.federation_identifier.data or "", form.permission_sets.data or []
+                user,
+                form.federation_identifier.data or "",
+                form.user_role.data or "",
+                form.permission_sets.data or [],
             )
         except console.SetupError as exc:
             error = str(exc)

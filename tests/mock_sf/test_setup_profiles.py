@@ -124,3 +124,14 @@ def test_a_federation_id_in_use_is_refused_and_kept_in_the_form(
     assert f'value="{grace_federation_id}"' in page
     with app.app_context():
         assert db.session.get(User, ada).federation_identifier != grace_federation_id
+
+
+def test_giving_the_run_as_user_a_role_lets_the_handler_create_speakers(
+    app: Flask, setup_admin: Any, api: Any, idp: Any
+) -> None:
+    integration, _ = ids(app, "integration@sf.example")
+    assert setup_admin.post(f"/setup/users/{integration}", {"user_role": ""}).status_code == 303
+    assert api.exchange(idp.access_token(idp.GRACE_SUB)).get_json()["error"] == "invalid_grant"
+    form = {"user_role": "Speaker Portal Owner"}
+    assert setup_admin.post(f"/setup/users/{integration}", form).status_code == 303
+    assert api.exchange(idp.access_token(idp.GRACE_SUB)).status_code == 200
