@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "QUERY_BATCH_SIZE": 2000,
     "QUERY_LOCATOR_LIFETIME": 15 * 60,
     "CASE_PICKLISTS": None,
+    # Standard picklists are unrestricted in a real org (an unknown value is stored as given);
+    # true refuses values outside CASE_PICKLISTS with INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST.
+    "RESTRICTED_PICKLISTS": False,
     # TLS (mock_sf/tls.py, `flask --app mock_sf tls-cert`): None -> <instance>/ca.pem,
     # server.pem, server-key.pem, ca-key.pem; HTTPS_PORT is where the launcher serves them.
     "TLS_CA_PATH": None,

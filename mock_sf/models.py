@@ -296,6 +296,12 @@ class Case(Base):
     owner_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
     is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_date: Mapped[datetime | None] = mapped_column(DateTime)
+    # Added after the table first shipped (nullable or server defaults: schema.py adds them).
+    is_escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("case.id"), index=True)
+    # Portal_Request_Id__c, the portal's idempotency key: Text(64), External ID, Unique (case-
+    # insensitive: rest/upsert.py matches on lower(); the index catches a concurrent retry).
+    portal_request_id: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     # Soft delete: DELETE sets it; query hides the row, queryAll shows it.
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

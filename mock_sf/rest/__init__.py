@@ -50,6 +50,16 @@ def load_session_user() -> None:
         g.sf_user = authenticate(request.headers.get("Authorization")).user
 
 
+@bp.after_request
+def end_transaction(response: Response) -> Response:
+    """One transaction per call: a success commits, an error rolls back what it wrote."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
 @bp.get("/", strict_slashes=False)
 def list_versions() -> Response:
     """The API versions (no auth)."""
@@ -123,25 +133,29 @@ def create_record(version: str, sobject: str) -> Response:
     create = sobjects.CREATORS.get(sobject.lower())
     if create is None:
         raise NotFound()
-    record_id = create(request.get_data(as_text=True), g.sf_user)
+    body = sobjects.parse_body(request.get_data(as_text=True), describe.described(sobject))
+    record_id = create(body, g.sf_user)
     return json_response({"id": record_id, "errors": [], "success": True}, 201)
 
 
 @bp.patch("/<version:version>/sobjects/<sobject>/<record_id>/", strict_slashes=False)
 def update_record(version: str, sobject: str, record_id: str) -> Response:
     """Update a Case: 204 No Content."""
-    if sobject.lower() != "case":
+    update = sobjects.UPDATERS.get(sobject.lower())
+    if update is None:
         raise NotFound()
-    sobjects.update_case(record_id, request.get_data(as_text=True), g.sf_user)
+    body = sobjects.parse_body(request.get_data(as_text=True), describe.described(sobject))
+    update(record_id, body, g.sf_user)
     return Response(status=204)
 
 
 @bp.delete("/<version:version>/sobjects/<sobject>/<record_id>/", strict_slashes=False)
 def delete_record(version: str, sobject: str, record_id: str) -> Response:
     """Delete a Case (to the recycle bin): 204 No Content."""
-    if sobject.lower() != "case":
+    delete = sobjects.DELETERS.get(sobject.lower())
+    if delete is None:
         raise NotFound()
-    sobjects.delete_case(record_id, g.sf_user)
+    delete(record_id, g.sf_user)
     return Response(status=204)
 
 
