@@ -14,6 +14,7 @@ from werkzeug.routing import BaseConverter
 from mock_sf.models import Organization
 from mock_sf.models import db
 from mock_sf.rest import describe
+from mock_sf.rest import limits
 from mock_sf.rest import query
 from mock_sf.rest import sobjects
 from mock_sf.rest import sosl
@@ -45,9 +46,15 @@ PUBLIC_ENDPOINTS = frozenset({"rest.list_versions"})
 
 @bp.before_request
 def load_session_user() -> None:
-    """Every resource but the version list needs a live session."""
+    """Every resource but the version list needs a live session, and each call is counted."""
     if request.endpoint not in PUBLIC_ENDPOINTS:
         g.sf_user = authenticate(request.headers.get("Authorization")).user
+        g.api_usage = limits.count_call(org_id(), current_app.config["DAILY_API_REQUESTS"])
+
+
+def org_id() -> str:
+    """The one org this mock serves."""
+    return db.session.scalar(db.select(Organization.id)) or ""
 
 
 @bp.after_request
@@ -60,6 +67,16 @@ def end_transaction(response: Response) -> Response:
     return response
 
 
+@bp.after_request
+def limit_info(response: Response) -> Response:
+    """``Sforce-Limit-Info`` on every response, uncounted calls showing today's usage."""
+    usage = g.get("api_usage") or limits.current_usage(
+        org_id(), current_app.config["DAILY_API_REQUESTS"]
+    )
+    response.headers["Sforce-Limit-Info"] = usage.header
+    return response
+
+
 @bp.get("/", strict_slashes=False)
 def list_versions() -> Response:
     """The API versions (no auth)."""
@@ -69,9 +86,14 @@ def list_versions() -> Response:
 @bp.get("/<version:version>/", strict_slashes=False)
 def list_resources(version: str) -> Response:
     """The resources of one version, with the caller's absolute identity URL."""
-    org_id = db.session.scalar(db.select(Organization.id))
-    identity = f"{current_app.config['SF_URL']}/id/{org_id}/{g.sf_user.id}"
+    identity = f"{current_app.config['SF_URL']}/id/{org_id()}/{g.sf_user.id}"
     return json_response(versions.resources(version, identity))
+
+
+@bp.get("/<version:version>/limits/", strict_slashes=False)
+def get_limits(version: str) -> Response:
+    """The org's limits, DailyApiRequests counting this call."""
+    return json_response(limits.limits(g.api_usage))
 
 
 @bp.get("/<version:version>/query/", strict_slashes=False)
