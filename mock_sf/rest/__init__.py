@@ -18,6 +18,7 @@ from mock_sf.rest import limits
 from mock_sf.rest import query
 from mock_sf.rest import sobjects
 from mock_sf.rest import sosl
+from mock_sf.rest import upsert
 from mock_sf.rest import versions
 from mock_sf.rest.auth import authenticate
 from mock_sf.rest.errors import NotFound
@@ -41,6 +42,7 @@ class VersionConverter(BaseConverter):
 bp = Blueprint("rest", __name__, url_prefix="/services/data")
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("version", VersionConverter))
 bp.register_error_handler(RestError, render_rest_error)
+bp.register_error_handler(upsert.MultipleMatches, lambda exc: json_response(exc.urls, 300))
 PUBLIC_ENDPOINTS = frozenset({"rest.list_versions"})
 
 
@@ -186,3 +188,32 @@ def get_record(version: str, sobject: str, record_id: str) -> Response:
     """Retrieve one record, optionally only ``?fields=``."""
     record = sobjects.get_record(sobject, record_id, request.args.get("fields"), g.sf_user, version)
     return json_response(record)
+
+
+@bp.route(
+    "/<version:version>/sobjects/<sobject>/<field>/<path:value>",
+    methods=["GET", "PATCH", "DELETE"],
+    strict_slashes=False,
+)
+def by_external_id(version: str, sobject: str, field: str, value: str) -> Response:
+    """A record by External ID (or ``Id``): GET it, upsert it (PATCH), DELETE it."""
+    if request.method == "GET":
+        return json_response(upsert.get_by_external_id(sobject, field, value, g.sf_user, version))
+    if request.method == "DELETE":
+        upsert.delete_by_external_id(sobject, field, value, g.sf_user, version)
+        return Response(status=204)
+    body = sobjects.parse_body(request.get_data(as_text=True), describe.described(sobject))
+    done = upsert.upsert(sobject, field, value, body, g.sf_user, version)
+    if done.created:
+        return json_response(done.result(version), 201)
+    if float(version) < upsert.CREATED_FLAG_VERSION:
+        return Response(status=204)
+    return json_response(done.result(version), 200)
+
+
+@bp.post("/<version:version>/sobjects/<sobject>/<field>/", strict_slashes=False)
+def create_by_null_id(version: str, sobject: str, field: str) -> Response:
+    """``POST sobjects/Case/Id``: a create, Id being the external id with a null value."""
+    if field.lower() != "id":
+        raise NotFound()
+    return create_record(version, sobject)
