@@ -13,6 +13,7 @@ from werkzeug.routing import BaseConverter
 
 from mock_sf.models import Organization
 from mock_sf.models import db
+from mock_sf.rest import collections
 from mock_sf.rest import describe
 from mock_sf.rest import limits
 from mock_sf.rest import query
@@ -217,3 +218,41 @@ def create_by_null_id(version: str, sobject: str, field: str) -> Response:
     if field.lower() != "id":
         raise NotFound()
     return create_record(version, sobject)
+
+
+@bp.route(
+    "/<version:version>/composite/sobjects/",
+    methods=["POST", "PATCH", "DELETE"],
+    strict_slashes=False,
+)
+def sobject_collection(version: str) -> Response:
+    """sObject Collections: create (POST), update (PATCH), delete (DELETE ?ids=)."""
+    if request.method == "DELETE":
+        args = request.args
+        results = collections.delete(args.get("ids"), args.get("allOrNone"), g.sf_user)
+    elif request.method == "PATCH":
+        results = collections.update(request.get_data(as_text=True), g.sf_user)
+    else:
+        results = collections.create(request.get_data(as_text=True), g.sf_user)
+    return json_response(results)
+
+
+@bp.route(
+    "/<version:version>/composite/sobjects/<sobject>/",
+    methods=["GET", "POST"],
+    strict_slashes=False,
+)
+def retrieve_collection(version: str, sobject: str) -> Response:
+    """Retrieve records by id: ``?ids=&fields=``, or POST ``{"ids", "fields"}`` for long lists."""
+    if request.method == "POST":
+        raw_ids, raw_fields = collections.retrieve_body(request.get_data(as_text=True))
+    else:
+        raw_ids, raw_fields = request.args.get("ids"), request.args.get("fields")
+    return json_response(collections.retrieve(sobject, raw_ids, raw_fields, g.sf_user, version))
+
+
+@bp.patch("/<version:version>/composite/sobjects/<sobject>/<field>/", strict_slashes=False)
+def upsert_collection(version: str, sobject: str, field: str) -> Response:
+    """Upsert up to 200 records by an External ID field."""
+    text = request.get_data(as_text=True)
+    return json_response(collections.upsert_many(text, sobject, field, g.sf_user, version))

@@ -142,6 +142,19 @@ class InvalidInput(RestError):
     error_code = "INVALID_INPUT"
 
 
+class InsufficientAccessOrReadonly(RestError):
+    error_code = "INSUFFICIENT_ACCESS_OR_READONLY"
+    message = "insufficient access rights on object id"
+
+
+class AllOrNoneRolledBack(RestError):
+    error_code = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    message = (
+        "Record rolled back because not all records were valid and the request was using"
+        " AllOrNone header"
+    )
+
+
 class ProcessingHalted(RestError):
     error_code = "PROCESSING_HALTED"
     message = (
