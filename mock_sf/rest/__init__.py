@@ -14,6 +14,7 @@ from werkzeug.routing import BaseConverter
 from mock_sf.models import Organization
 from mock_sf.models import db
 from mock_sf.rest import collections
+from mock_sf.rest import composite
 from mock_sf.rest import describe
 from mock_sf.rest import limits
 from mock_sf.rest import query
@@ -212,11 +213,9 @@ def by_external_id(version: str, sobject: str, field: str, value: str) -> Respon
     return json_response(done.result(version), 200)
 
 
-@bp.post("/<version:version>/sobjects/<sobject>/<field>/", strict_slashes=False)
-def create_by_null_id(version: str, sobject: str, field: str) -> Response:
+@bp.post("/<version:version>/sobjects/<sobject>/Id/", strict_slashes=False)
+def create_by_null_id(version: str, sobject: str) -> Response:
     """``POST sobjects/Case/Id``: a create, Id being the external id with a null value."""
-    if field.lower() != "id":
-        raise NotFound()
     return create_record(version, sobject)
 
 
@@ -256,3 +255,9 @@ def upsert_collection(version: str, sobject: str, field: str) -> Response:
     """Upsert up to 200 records by an External ID field."""
     text = request.get_data(as_text=True)
     return json_response(collections.upsert_many(text, sobject, field, g.sf_user, version))
+
+
+@bp.post("/<version:version>/composite/", strict_slashes=False)
+def run_composite(version: str) -> Response:
+    """Composite: subrequests with references between them, counted as one call."""
+    return json_response(composite.run(request.get_data(as_text=True)))
