@@ -12,8 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Boolean
 from sqlalchemy import ColumnElement
+from sqlalchemy import String
 from sqlalchemy import func
+from sqlalchemy import literal
 from sqlalchemy import null
 
 from mock_sf import ids
@@ -21,6 +24,7 @@ from mock_sf.models import Account
 from mock_sf.models import Case
 from mock_sf.models import CaseComment
 from mock_sf.models import Contact
+from mock_sf.models import Organization
 from mock_sf.models import User
 from mock_sf.rest import sharing
 from mock_sf.rest.errors import NotFound
@@ -208,6 +212,8 @@ class SObject:
             return sharing.case_filter(user, mode)
         if self.model is CaseComment:
             return sharing.case_comment_filter(user, mode)
+        if self.model is Organization:
+            return None
         return self.model.id == user.id
 
 
@@ -458,6 +464,29 @@ ACCOUNT = SObject(
 
 SOBJECTS = {sobject.name.lower(): sobject for sobject in (CASE, CASE_COMMENT, USER)}
 PARENTS = {sobject.name: sobject for sobject in (CASE, USER, CONTACT, ACCOUNT)}
+
+
+# The org itself (simple-salesforce's is_sandbox() reads IsSandbox), readable by every user.
+ORGANIZATION = SObject(
+    "Organization",
+    "Organization",
+    "Organizations",
+    Organization,
+    (
+        Field("Id", "Organization ID", "id", Organization.id, 18, nillable=False),
+        Field("Name", "Name", "string", Organization.name, 80, nillable=False),
+        Field("IsSandbox", "Is Sandbox", "boolean", literal(False, Boolean), nillable=False),
+        Field(
+            "OrganizationType",
+            "Edition",
+            "picklist",
+            literal("Developer Edition", String),
+            40,
+        ),
+        Field("InstanceName", "Instance Name", "string", literal("MOCK1", String), 5),
+    ),
+)
+SOBJECTS[ORGANIZATION.name.lower()] = ORGANIZATION
 
 
 def get_sobject(name: str) -> SObject | None:

@@ -306,7 +306,12 @@ def test_picklists_are_configurable(app: Flask, api: Any, idp: Any) -> None:
 def test_sobject_list_and_basic_info(api: Any, idp: Any) -> None:
     token = api.token_for(idp.ADA_SUB)
     listing = api.get(f"{V}/sobjects/", token).get_json()
-    assert [s["name"] for s in listing["sobjects"]] == ["Case", "CaseComment", "User"]
+    assert [s["name"] for s in listing["sobjects"]] == [
+        "Case",
+        "CaseComment",
+        "User",
+        "Organization",
+    ]
     info = api.get(f"{V}/sobjects/Case", token).get_json()
     assert info["objectDescribe"]["urls"]["rowTemplate"] == f"{V}/sobjects/Case/{{ID}}"
     assert info["recentItems"] == []
