@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint format system-deps saml-deps clean
+.PHONY: demo test bench lint format system-deps saml-deps node-deps clean
 
 demo: $(STAMP) saml-deps
 	$(BIN)/python -m devstack
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps node-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -55,6 +55,17 @@ saml-deps:
 		echo "saml-deps: installing Debian's xmlsec1"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; \
 	else echo "saml-deps: xmlsec1 is missing; SAML login needs it (apt-get install xmlsec1)"; fi
+
+# jsforce for tests/mock_sf/test_jsforce.py, from its lock file (the .npmrc keeps registry URLs
+# out of it); reinstalled only when the lock file changes. Without npm that test is skipped.
+JSFORCE := tests/clients/jsforce
+node-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "node-deps: npm is missing; tests/mock_sf/test_jsforce.py will be skipped (apt-get install npm)"; \
+	elif [ ! -f $(JSFORCE)/node_modules/.installed ] || [ $(JSFORCE)/package-lock.json -nt $(JSFORCE)/node_modules/.installed ]; then \
+		echo "node-deps: npm ci in $(JSFORCE)"; \
+		(cd $(JSFORCE) && npm ci --no-audit --no-fund --loglevel=error) && touch $(JSFORCE)/node_modules/.installed; \
+	fi
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache test-results *.egg-info

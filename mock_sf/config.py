@@ -45,6 +45,12 @@ DEFAULTS: dict[str, Any] = {
     "QUERY_BATCH_SIZE": 2000,
     "QUERY_LOCATOR_LIFETIME": 15 * 60,
     "CASE_PICKLISTS": None,
+    # Standard picklists are unrestricted in a real org (an unknown value is stored as given);
+    # true refuses values outside CASE_PICKLISTS with INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST.
+    "RESTRICTED_PICKLISTS": False,
+    # DailyApiRequests: REST calls per org per UTC day (a Developer Edition's 15,000); past it,
+    # 403 REQUEST_LIMIT_EXCEEDED. Every response says the usage in Sforce-Limit-Info.
+    "DAILY_API_REQUESTS": 15_000,
     # TLS (mock_sf/tls.py, `flask --app mock_sf tls-cert`): None -> <instance>/ca.pem,
     # server.pem, server-key.pem, ca-key.pem; HTTPS_PORT is where the launcher serves them.
     "TLS_CA_PATH": None,

@@ -7,6 +7,7 @@ Datetimes are stored as naive UTC.
 from __future__ import annotations
 
 from datetime import UTC
+from datetime import date
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask import Flask
 from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Boolean
+from sqlalchemy import Date
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
 from sqlalchemy import Integer
@@ -69,6 +71,17 @@ class Organization(Base):
         String(18), primary_key=True, default=_id_factory("Organization")
     )
     name: Mapped[str] = mapped_column(String(80))
+
+
+class ApiUsage(Base):
+    """REST calls of one org on one UTC day (DailyApiRequests): one row, counted in place."""
+
+    __tablename__ = "api_usage"
+    __table_args__ = (UniqueConstraint("org_id", "day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organization.id"))
+    day: Mapped[date] = mapped_column(Date)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Account(Base):
@@ -346,6 +359,12 @@ class Case(Base):
     owner_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
     is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_date: Mapped[datetime | None] = mapped_column(DateTime)
+    # Added after the table first shipped (nullable or server defaults: schema.py adds them).
+    is_escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("case.id"), index=True)
+    # Portal_Request_Id__c, the portal's idempotency key: Text(64), External ID, Unique (case-
+    # insensitive: rest/upsert.py matches on lower(); the index catches a concurrent retry).
+    portal_request_id: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     # Soft delete: DELETE sets it; query hides the row, queryAll shows it.
     is_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

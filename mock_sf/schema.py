@@ -1,7 +1,8 @@
 """Bring an older database up to the models: ``create_all`` adds tables but never columns.
 
 A column added after its table first shipped is nullable or has a server default, so an
-``ALTER TABLE … ADD COLUMN`` is enough on SQLite and PostgreSQL alike.
+``ALTER TABLE … ADD COLUMN`` is enough on SQLite and PostgreSQL alike; an index over such a
+column (e.g. Case.Portal_Request_Id__c's unique one) is created with it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import inspect
 from sqlalchemy import text
 from sqlalchemy.schema import CreateColumn
+from sqlalchemy.schema import CreateIndex
 
 from mock_sf.models import Base
 from mock_sf.models import db
@@ -32,5 +34,8 @@ def add_missing_columns() -> list[str]:
             ddl = CreateColumn(column).compile(dialect=engine.dialect)
             db.session.execute(text(f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {ddl}"))
             added.append(f"{table.name}.{column.name}")
+        for index in table.indexes:
+            if any(f"{table.name}.{column.name}" in added for column in index.columns):
+                db.session.execute(CreateIndex(index))
     db.session.commit()
     return added

@@ -15,10 +15,14 @@ from werkzeug.routing import BaseConverter
 
 from mock_sf.models import Organization
 from mock_sf.models import db
+from mock_sf.rest import collections
+from mock_sf.rest import composite
 from mock_sf.rest import describe
+from mock_sf.rest import limits
 from mock_sf.rest import query
 from mock_sf.rest import sobjects
 from mock_sf.rest import sosl
+from mock_sf.rest import upsert
 from mock_sf.rest import versions
 from mock_sf.rest.auth import authenticate
 from mock_sf.rest.errors import Gone
@@ -43,6 +47,7 @@ class VersionConverter(BaseConverter):
 bp = Blueprint("rest", __name__, url_prefix="/services/data")
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("version", VersionConverter))
 bp.register_error_handler(RestError, render_rest_error)
+bp.register_error_handler(upsert.MultipleMatches, lambda exc: json_response(exc.urls, 300))
 SITE_BLUEPRINT = "rest_site"
 PUBLIC_VIEWS = frozenset({"list_versions"})
 
@@ -62,12 +67,39 @@ def view_name() -> str:
 
 @bp.before_request
 def check_version_and_session() -> None:
-    """A supported version, then a live session for every resource but the version list."""
+    """A supported version, then a live session for every resource but the version list, and
+    each call is counted."""
     version = (request.view_args or {}).get("version")
     if version is not None:
         check_version(version, current_app.config["API_MAX_VERSION"])
     if view_name() not in PUBLIC_VIEWS:
         g.sf_user = authenticate(request.headers.get("Authorization")).user
+        g.api_usage = limits.count_call(org_id(), current_app.config["DAILY_API_REQUESTS"])
+
+
+def org_id() -> str:
+    """The one org this mock serves."""
+    return db.session.scalar(db.select(Organization.id)) or ""
+
+
+@bp.after_request
+def end_transaction(response: Response) -> Response:
+    """One transaction per call: a success commits, an error rolls back what it wrote."""
+    if response.status_code < 400:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+@bp.after_request
+def limit_info(response: Response) -> Response:
+    """``Sforce-Limit-Info`` on every response, uncounted calls showing today's usage."""
+    usage = g.get("api_usage") or limits.current_usage(
+        org_id(), current_app.config["DAILY_API_REQUESTS"]
+    )
+    response.headers["Sforce-Limit-Info"] = usage.header
+    return response
 
 
 def check_version(version: str, newest: str) -> None:
@@ -87,9 +119,14 @@ def list_versions() -> Response:
 @bp.get("/<version:version>/", strict_slashes=False)
 def list_resources(version: str) -> Response:
     """The resources of one version, with the caller's absolute identity URL."""
-    org_id = db.session.scalar(db.select(Organization.id))
-    identity = f"{current_app.config['SF_URL']}/id/{org_id}/{g.sf_user.id}"
+    identity = f"{current_app.config['SF_URL']}/id/{org_id()}/{g.sf_user.id}"
     return json_response(versions.resources(version, identity))
+
+
+@bp.get("/<version:version>/limits/", strict_slashes=False)
+def get_limits(version: str) -> Response:
+    """The org's limits, DailyApiRequests counting this call."""
+    return json_response(limits.limits(g.api_usage))
 
 
 @bp.get("/<version:version>/query/", strict_slashes=False)
@@ -151,25 +188,29 @@ def create_record(version: str, sobject: str) -> Response:
     create = sobjects.CREATORS.get(sobject.lower())
     if create is None:
         raise NotFound()
-    record_id = create(request.get_data(as_text=True), g.sf_user)
+    body = sobjects.parse_body(request.get_data(as_text=True), describe.described(sobject))
+    record_id = create(body, g.sf_user)
     return json_response({"id": record_id, "errors": [], "success": True}, 201)
 
 
 @bp.patch("/<version:version>/sobjects/<sobject>/<record_id>/", strict_slashes=False)
 def update_record(version: str, sobject: str, record_id: str) -> Response:
     """Update a Case: 204 No Content."""
-    if sobject.lower() != "case":
+    update = sobjects.UPDATERS.get(sobject.lower())
+    if update is None:
         raise NotFound()
-    sobjects.update_case(record_id, request.get_data(as_text=True), g.sf_user)
+    body = sobjects.parse_body(request.get_data(as_text=True), describe.described(sobject))
+    update(record_id, body, g.sf_user)
     return Response(status=204)
 
 
 @bp.delete("/<version:version>/sobjects/<sobject>/<record_id>/", strict_slashes=False)
 def delete_record(version: str, sobject: str, record_id: str) -> Response:
     """Delete a Case (to the recycle bin): 204 No Content."""
-    if sobject.lower() != "case":
+    delete = sobjects.DELETERS.get(sobject.lower())
+    if delete is None:
         raise NotFound()
-    sobjects.delete_case(record_id, g.sf_user)
+    delete(record_id, g.sf_user)
     return Response(status=204)
 
 
@@ -178,3 +219,74 @@ def get_record(version: str, sobject: str, record_id: str) -> Response:
     """Retrieve one record, optionally only ``?fields=``."""
     record = sobjects.get_record(sobject, record_id, request.args.get("fields"), g.sf_user, version)
     return json_response(record)
+
+
+@bp.route(
+    "/<version:version>/sobjects/<sobject>/<field>/<path:value>",
+    methods=["GET", "PATCH", "DELETE"],
+    strict_slashes=False,
+)
+def by_external_id(version: str, sobject: str, field: str, value: str) -> Response:
+    """A record by External ID (or ``Id``): GET it, upsert it (PATCH), DELETE it."""
+    if request.method == "GET":
+        return json_response(upsert.get_by_external_id(sobject, field, value, g.sf_user, version))
+    if request.method == "DELETE":
+        upsert.delete_by_external_id(sobject, field, value, g.sf_user, version)
+        return Response(status=204)
+    body = sobjects.parse_body(request.get_data(as_text=True), describe.described(sobject))
+    done = upsert.upsert(sobject, field, value, body, g.sf_user, version)
+    if done.created:
+        return json_response(done.result(version), 201)
+    if float(version) < upsert.CREATED_FLAG_VERSION:
+        return Response(status=204)
+    return json_response(done.result(version), 200)
+
+
+@bp.post("/<version:version>/sobjects/<sobject>/Id/", strict_slashes=False)
+def create_by_null_id(version: str, sobject: str) -> Response:
+    """``POST sobjects/Case/Id``: a create, Id being the external id with a null value."""
+    return create_record(version, sobject)
+
+
+@bp.route(
+    "/<version:version>/composite/sobjects/",
+    methods=["POST", "PATCH", "DELETE"],
+    strict_slashes=False,
+)
+def sobject_collection(version: str) -> Response:
+    """sObject Collections: create (POST), update (PATCH), delete (DELETE ?ids=)."""
+    if request.method == "DELETE":
+        args = request.args
+        results = collections.delete(args.get("ids"), args.get("allOrNone"), g.sf_user)
+    elif request.method == "PATCH":
+        results = collections.update(request.get_data(as_text=True), g.sf_user)
+    else:
+        results = collections.create(request.get_data(as_text=True), g.sf_user)
+    return json_response(results)
+
+
+@bp.route(
+    "/<version:version>/composite/sobjects/<sobject>/",
+    methods=["GET", "POST"],
+    strict_slashes=False,
+)
+def retrieve_collection(version: str, sobject: str) -> Response:
+    """Retrieve records by id: ``?ids=&fields=``, or POST ``{"ids", "fields"}`` for long lists."""
+    if request.method == "POST":
+        raw_ids, raw_fields = collections.retrieve_body(request.get_data(as_text=True))
+    else:
+        raw_ids, raw_fields = request.args.get("ids"), request.args.get("fields")
+    return json_response(collections.retrieve(sobject, raw_ids, raw_fields, g.sf_user, version))
+
+
+@bp.patch("/<version:version>/composite/sobjects/<sobject>/<field>/", strict_slashes=False)
+def upsert_collection(version: str, sobject: str, field: str) -> Response:
+    """Upsert up to 200 records by an External ID field."""
+    text = request.get_data(as_text=True)
+    return json_response(collections.upsert_many(text, sobject, field, g.sf_user, version))
+
+
+@bp.post("/<version:version>/composite/", strict_slashes=False)
+def run_composite(version: str) -> Response:
+    """Composite: subrequests with references between them, counted as one call."""
+    return json_response(composite.run(request.get_data(as_text=True)))

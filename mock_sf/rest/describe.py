@@ -12,14 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import Boolean
 from sqlalchemy import ColumnElement
+from sqlalchemy import String
 from sqlalchemy import func
+from sqlalchemy import literal
+from sqlalchemy import null
 
 from mock_sf import ids
 from mock_sf.models import Account
 from mock_sf.models import Case
 from mock_sf.models import CaseComment
 from mock_sf.models import Contact
+from mock_sf.models import Organization
 from mock_sf.models import User
 from mock_sf.rest import sharing
 from mock_sf.rest.errors import NotFound
@@ -93,6 +98,11 @@ def picklist(field_name: str) -> tuple[PicklistEntry, ...]:
     return DEFAULT_PICKLISTS.get(field_name, ())
 
 
+def restricted_picklists() -> bool:
+    """Standard picklists are unrestricted in a real org; SF_RESTRICTED_PICKLISTS makes them so."""
+    return bool(current_app.config.get("RESTRICTED_PICKLISTS"))
+
+
 def picklist_default(field_name: str) -> str | None:
     """The value inserted when a create leaves the field out."""
     return next((e.value for e in picklist(field_name) if e.default and e.active), None)
@@ -109,6 +119,8 @@ class Field:
 
     ``type`` is one of id | reference | string | textarea | picklist | boolean | datetime |
     autonumber | email | phone | url | int. ``updateable`` None means "as createable".
+    ``default`` is a non-picklist default (IsEscalated false); ``external_id``, ``unique`` and
+    ``custom`` as describe reports them.
     """
 
     name: str
@@ -124,6 +136,10 @@ class Field:
     updateable: bool | None = None
     nillable: bool = True
     polymorphic: bool = False  # Owner: attributes.type is "Name" in query results
+    default: Any = None
+    external_id: bool = False
+    unique: bool = False
+    custom: bool = False
 
     @property
     def is_updateable(self) -> bool:
@@ -259,6 +275,8 @@ class SObject:
             return sharing.contact_filter(user, mode)
         if self.model is Account:
             return sharing.account_filter(user)
+        if self.model is Organization:
+            return None
         return self.model.id == user.id
 
 
@@ -308,7 +326,7 @@ def _audit(model: type) -> tuple[Field, ...]:
 
 
 def _picklist(name: str, label: str, column: Any) -> Field:
-    return Field(name, label, "picklist", column, 255, True, picklist=True)
+    return Field(name, label, "picklist", column, 40, True, picklist=True)
 
 
 CASE = SObject(
@@ -321,7 +339,8 @@ CASE = SObject(
         Field("IsDeleted", "Deleted", "boolean", Case.is_deleted, nillable=False),
         Field("CaseNumber", "Case Number", "autonumber", Case.case_number, 30, nillable=False),
         _ref("ContactId", "Contact ID", Case.contact_id, "Contact", "Contact", createable=True),
-        _ref("AccountId", "Account ID", Case.account_id, "Account", "Account"),
+        _ref("AccountId", "Account ID", Case.account_id, "Account", "Account", createable=True),
+        _ref("ParentId", "Parent Case ID", Case.parent_id, "Case", "Parent", createable=True),
         Field("SuppliedName", "Name", "string", Case.supplied_name, 80, True, updateable=False),
         Field(
             "SuppliedEmail",
@@ -359,10 +378,47 @@ CASE = SObject(
         ),
         Field("IsClosed", "Closed", "boolean", Case.is_closed, nillable=False),
         Field("ClosedDate", "Closed Date", "datetime", Case.closed_date),
+        Field(
+            "IsEscalated",
+            "Escalated",
+            "boolean",
+            Case.is_escalated,
+            createable=True,
+            nillable=False,
+            default=False,
+        ),
+        # Write-only: a value inserts a CaseComment; reading it always gives null.
+        Field(
+            "Comments",
+            "Internal Comments",
+            "textarea",
+            null(),
+            4000,
+            True,
+            filterable=False,
+        ),
         _ref(
-            "OwnerId", "Owner ID", Case.owner_id, "User", "Owner", nillable=False, polymorphic=True
+            "OwnerId",
+            "Owner ID",
+            Case.owner_id,
+            "User",
+            "Owner",
+            createable=True,
+            nillable=False,
+            polymorphic=True,
         ),
         *_audit(Case),
+        Field(
+            "Portal_Request_Id__c",
+            "Portal Request ID",
+            "string",
+            Case.portal_request_id,
+            64,
+            True,
+            external_id=True,
+            unique=True,
+            custom=True,
+        ),
     ),
     createable=True,
     updateable=True,
@@ -492,11 +548,34 @@ ACCOUNT = SObject(
     ),
 )
 
+PARENTS = {sobject.name: sobject for sobject in (CASE, USER, CONTACT, ACCOUNT)}
+
+
+# The org itself (simple-salesforce's is_sandbox() reads IsSandbox), readable by every user.
+ORGANIZATION = SObject(
+    "Organization",
+    "Organization",
+    "Organizations",
+    Organization,
+    (
+        Field("Id", "Organization ID", "id", Organization.id, 18, nillable=False),
+        Field("Name", "Name", "string", Organization.name, 80, nillable=False),
+        Field("IsSandbox", "Is Sandbox", "boolean", literal(False, Boolean), nillable=False),
+        Field(
+            "OrganizationType",
+            "Edition",
+            "picklist",
+            literal("Developer Edition", String),
+            40,
+        ),
+        Field("InstanceName", "Instance Name", "string", literal("MOCK1", String), 5),
+    ),
+)
 # In name order, as the global describe lists them.
 SOBJECTS = {
-    sobject.name.lower(): sobject for sobject in (ACCOUNT, CASE, CASE_COMMENT, CONTACT, USER)
+    sobject.name.lower(): sobject
+    for sobject in (ACCOUNT, CASE, CASE_COMMENT, CONTACT, ORGANIZATION, USER)
 }
-PARENTS = {sobject.name: sobject for sobject in (CASE, USER, CONTACT, ACCOUNT)}
 
 
 def get_sobject(name: str) -> SObject | None:
@@ -532,13 +611,15 @@ def object_summary(sobject: SObject, version: str) -> dict[str, Any]:
 def describe_field(field: Field) -> dict[str, Any]:
     """One ``fields[]`` entry (keys in Salesforce's alphabetical order)."""
     entries = picklist(field.name) if field.picklist else ()
-    default = next((e.value for e in entries if e.default), None)
+    default = next((e.value for e in entries if e.default), field.default)
     return {
         "aggregatable": field.aggregatable,
         "autoNumber": field.type == "autonumber",
         "createable": field.createable,
+        "custom": field.custom,
         "defaultValue": default,
         "defaultedOnCreate": default is not None or not field.nillable,
+        "externalId": field.external_id,
         "filterable": field.filterable,
         "groupable": field.groupable,
         "label": field.label,
@@ -564,9 +645,10 @@ def describe_field(field: Field) -> dict[str, Any]:
             else []
         ),
         "relationshipName": field.relationship_name,
-        "restrictedPicklist": field.picklist,
+        "restrictedPicklist": field.picklist and restricted_picklists(),
         "sortable": field.filterable,
         "type": DESCRIBE_TYPES.get(field.type, field.type),
+        "unique": field.unique,
         "updateable": field.is_updateable,
     }
 

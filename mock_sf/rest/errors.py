@@ -130,6 +130,53 @@ class EntityIsDeleted(RestError):
     status_code = 404
 
 
+class InactiveOwnerOrUser(RestError):
+    error_code = "INACTIVE_OWNER_OR_USER"
+
+
+class DuplicateValue(RestError):
+    error_code = "DUPLICATE_VALUE"
+
+
+class RequestLimitExceeded(RestError):
+    error_code = "REQUEST_LIMIT_EXCEEDED"
+    message = "TotalRequests Limit exceeded."
+    status_code = 403
+
+
+class MissingArgument(RestError):
+    error_code = "MISSING_ARGUMENT"
+
+
+class ExceededIdLimit(RestError):
+    error_code = "EXCEEDED_ID_LIMIT"
+    message = "record limit reached. cannot submit more than 200 records into this call"
+
+
+class InvalidInput(RestError):
+    error_code = "INVALID_INPUT"
+
+
+class InsufficientAccessOrReadonly(RestError):
+    error_code = "INSUFFICIENT_ACCESS_OR_READONLY"
+    message = "insufficient access rights on object id"
+
+
+class AllOrNoneRolledBack(RestError):
+    error_code = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    message = (
+        "Record rolled back because not all records were valid and the request was using"
+        " AllOrNone header"
+    )
+
+
+class ProcessingHalted(RestError):
+    error_code = "PROCESSING_HALTED"
+    message = (
+        "The transaction was rolled back since another operation in the same transaction failed."
+    )
+
+
 def json_response(data: Any, status: int = 200) -> Response:
     """A REST JSON response with Salesforce's exact content type."""
     return Response(json.dumps(data), status=status, content_type=JSON_CONTENT_TYPE)

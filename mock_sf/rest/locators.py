@@ -85,7 +85,7 @@ def open_locator(
         expires_at=now + timedelta(seconds=lifetime_seconds),
     )
     db.session.add(locator)
-    db.session.commit()
+    db.session.flush()  # the request commits (rest/__init__.py)
     return locator
 
 
@@ -105,5 +105,5 @@ def find_position(path: str, user: User, lifetime_seconds: int) -> Position:
     ):
         raise InvalidQueryLocator()
     locator.expires_at = now + timedelta(seconds=lifetime_seconds)  # idle timeout, as cursors
-    db.session.commit()
+    db.session.flush()  # the request commits (rest/__init__.py)
     return Position(locator, offset)

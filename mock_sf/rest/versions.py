@@ -36,5 +36,7 @@ def resources(version: str, identity_url: str) -> dict[str, Any]:
         "query": f"{base}/query",
         "queryAll": f"{base}/queryAll",
         "search": f"{base}/search",
+        "limits": f"{base}/limits",
+        "composite": f"{base}/composite",
         "identity": identity_url,
     }

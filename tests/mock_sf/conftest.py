@@ -280,3 +280,23 @@ def forge(app: Flask, idp: FakeIdp) -> FakeForge:
     fake = FakeForge(idp)
     app.extensions["mock_sf.forge"].fetch = fake.fetch
     return fake
+
+
+@pytest.fixture
+def admin_token(app: Flask) -> str:
+    """A REST session for the internal admin, issued directly (admins do not exchange tokens)."""
+    from sqlalchemy import select
+
+    from mock_sf.models import ConnectedApp
+    from mock_sf.models import Organization
+    from mock_sf.models import User
+    from mock_sf.models import utcnow
+    from mock_sf.oauth.tokens import issue_access_token
+
+    with app.app_context():
+        admin = db.session.scalar(select(User).where(User.username == "admin@sf.example"))
+        org_id = db.session.scalar(select(Organization.id))
+        connected_app = db.session.scalar(select(ConnectedApp))
+        raw = issue_access_token(org_id, admin, connected_app, "api", utcnow(), 3600)
+        db.session.commit()
+        return raw

@@ -87,11 +87,11 @@ def test_patch_updates_and_closes(app: Flask, api: Any, ada_case: tuple[str, str
             },
         ),
         (
-            {"Priority": "Urgent"},
+            {"Priority": "P" * 41},
             400,
             {
-                "message": "Priority: bad value for restricted picklist field: Urgent",
-                "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                "message": f"Priority: data value too large: {'P' * 40}... (max length=40)",
+                "errorCode": "STRING_TOO_LONG",
                 "fields": ["Priority"],
             },
         ),
@@ -114,7 +114,7 @@ def test_patch_updates_and_closes(app: Flask, api: Any, ada_case: tuple[str, str
             },
         ),
     ],
-    ids=["create-only", "read-only", "Id", "picklist", "null status", "bool"],
+    ids=["create-only", "read-only", "Id", "long picklist value", "null status", "bool"],
 )
 def test_patch_errors(
     api: Any, ada_case: tuple[str, str], body: dict[str, Any], status: int, error: Any
@@ -251,7 +251,7 @@ def test_describe_lists_fields_and_picklists(api: Any, idp: Any) -> None:
     status = fields["Status"]
     assert (status["type"], status["restrictedPicklist"], status["defaultValue"]) == (
         "picklist",
-        True,
+        False,
         "New",
     )
     assert status["picklistValues"][0] == {
@@ -293,6 +293,12 @@ def test_picklists_are_configurable(app: Flask, api: Any, idp: Any) -> None:
         ("Old", "Old", False),
     ]
     assert api.post(CASES, token, json={"Subject": "x", "Type": "AV"}).status_code == 201
+    assert api.post(CASES, token, json={"Subject": "x", "Type": "Old"}).status_code == 201
+    app.config["RESTRICTED_PICKLISTS"] = True
+    [type_field] = [
+        f for f in api.get(f"{CASES}describe/", token).get_json()["fields"] if f["name"] == "Type"
+    ]
+    assert type_field["restrictedPicklist"] is True
     refused = api.post(CASES, token, json={"Subject": "x", "Type": "Old"})
     assert refused.get_json()[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
 
@@ -305,6 +311,7 @@ def test_sobject_list_and_basic_info(api: Any, idp: Any) -> None:
         "Case",
         "CaseComment",
         "Contact",
+        "Organization",
         "User",
     ]
     info = api.get(f"{V}/sobjects/Case", token).get_json()

@@ -160,3 +160,47 @@ def test_simple_salesforce_errors(api: Any, idp: Any, https_url: tuple[str, Path
     with pytest.raises(SalesforceMalformedRequest) as malformed:
         sf.query("SELECT Id FRM Case")
     assert malformed.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_simple_salesforce_limits_upsert_composite_search_and_is_sandbox(
+    api: Any, idp: Any, https_url: tuple[str, Path]
+) -> None:
+    sf = connect(api, idp, https_url)
+    limits = sf.limits()
+    assert limits["DailyApiRequests"]["Max"] == 15000
+    assert sf.api_usage["api-usage"].total == 15000  # parsed from Sforce-Limit-Info
+    used = sf.api_usage["api-usage"].used
+
+    assert sf.Case.upsert("Portal_Request_Id__c/req-7", {"Subject": "Stage monitor"}) == 201
+    assert sf.Case.upsert("Portal_Request_Id__c/REQ-7", {"Priority": "High"}) == 200
+    record = sf.Case.get_by_custom_id("Portal_Request_Id__c", "req-7")
+    assert (record["Subject"], record["Priority"]) == ("Stage monitor", "High")
+
+    composite = sf.restful(
+        "composite",
+        method="POST",
+        json={
+            "allOrNone": True,
+            "compositeRequest": [
+                {
+                    "method": "POST",
+                    "url": "/services/data/v59.0/sobjects/Case",
+                    "referenceId": "newCase",
+                    "body": {"Subject": "Monitor speaker"},
+                },
+                {
+                    "method": "GET",
+                    "url": "/services/data/v59.0/sobjects/Case/@{newCase.id}?fields=Subject",
+                    "referenceId": "readBack",
+                },
+            ],
+        },
+    )
+    created, read = composite["compositeResponse"]
+    assert (created["httpStatusCode"], read["body"]["Subject"]) == (201, "Monitor speaker")
+
+    found = sf.search("FIND {monitor} RETURNING Case(Subject ORDER BY Subject)")
+    assert [r["Subject"] for r in found["searchRecords"]] == ["Monitor speaker", "Stage monitor"]
+    assert [r["Id"] for r in sf.quick_search("stage")["searchRecords"]] == [record["Id"]]
+    assert sf.is_sandbox() is False
+    assert sf.api_usage["api-usage"].used == used + 7  # seven calls, the composite one of them

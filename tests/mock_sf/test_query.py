@@ -144,6 +144,8 @@ def test_resources_include_the_absolute_identity_url(api: Any, idp: Any) -> None
             "query": "/services/data/v66.0/query",
             "queryAll": "/services/data/v66.0/queryAll",
             "search": "/services/data/v66.0/search",
+            "limits": "/services/data/v66.0/limits",
+            "composite": "/services/data/v66.0/composite",
             "identity": session["id"],
         }
 

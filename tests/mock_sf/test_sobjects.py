@@ -132,22 +132,6 @@ def test_a_foreign_contact_is_refused(app: Flask, api: Any, idp: Any) -> None:
             },
         ),
         (
-            {"Description": "no subject"},
-            {
-                "message": "Required fields are missing: [Subject]",
-                "errorCode": "REQUIRED_FIELD_MISSING",
-                "fields": ["Subject"],
-            },
-        ),
-        (
-            {"Subject": ""},
-            {
-                "message": "Required fields are missing: [Subject]",
-                "errorCode": "REQUIRED_FIELD_MISSING",
-                "fields": ["Subject"],
-            },
-        ),
-        (
             {"Subject": "x" * 256},
             {
                 "message": f"Subject: data value too large: {'x' * 40}... (max length=255)",
@@ -156,35 +140,11 @@ def test_a_foreign_contact_is_refused(app: Flask, api: Any, idp: Any) -> None:
             },
         ),
         (
-            {"Subject": "x", "Priority": "Urgent"},
+            {"Subject": "x", "Priority": "P" * 41},
             {
-                "message": "Priority: bad value for restricted picklist field: Urgent",
-                "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                "message": f"Priority: data value too large: {'P' * 40}... (max length=40)",
+                "errorCode": "STRING_TOO_LONG",
                 "fields": ["Priority"],
-            },
-        ),
-        (
-            {"Subject": "x", "Status": "Open"},
-            {
-                "message": "Status: bad value for restricted picklist field: Open",
-                "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                "fields": ["Status"],
-            },
-        ),
-        (
-            {"Subject": "x", "Origin": "Fax"},
-            {
-                "message": "Case Origin: bad value for restricted picklist field: Fax",
-                "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                "fields": ["Origin"],
-            },
-        ),
-        (
-            {"Subject": "x", "Type": "Hardware"},
-            {
-                "message": "Case Type: bad value for restricted picklist field: Hardware",
-                "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                "fields": ["Type"],
             },
         ),
         (
@@ -217,13 +177,8 @@ def test_a_foreign_contact_is_refused(app: Flask, api: Any, idp: Any) -> None:
     ids=[
         "Id",
         "unknown field",
-        "no subject",
-        "empty subject",
         "long subject",
-        "priority",
-        "status",
-        "origin",
-        "type",
+        "long picklist value",
         "read-only",
         "malformed contact",
         "number",
@@ -233,6 +188,70 @@ def test_create_errors(api: Any, idp: Any, body: dict[str, Any], error: dict[str
     response = api.post(CASES, api.token_for(idp.ADA_SUB), json=body)
     assert response.status_code == 400
     assert response.get_json() == [error]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            {"Subject": "x", "Priority": "Urgent"},
+            {
+                "message": "Priority: bad value for restricted picklist field: Urgent",
+                "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                "fields": ["Priority"],
+            },
+        ),
+        (
+            {"Subject": "x", "Status": "Open"},
+            {
+                "message": "Status: bad value for restricted picklist field: Open",
+                "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                "fields": ["Status"],
+            },
+        ),
+        (
+            {"Subject": "x", "Origin": "Fax"},
+            {
+                "message": "Case Origin: bad value for restricted picklist field: Fax",
+                "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                "fields": ["Origin"],
+            },
+        ),
+        (
+            {"Subject": "x", "Type": "Hardware"},
+            {
+                "message": "Case Type: bad value for restricted picklist field: Hardware",
+                "errorCode": "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                "fields": ["Type"],
+            },
+        ),
+    ],
+    ids=["priority", "status", "origin", "type"],
+)
+def test_restricted_picklists_refuse_unknown_values(
+    app: Flask, api: Any, idp: Any, body: dict[str, Any], error: dict[str, Any]
+) -> None:
+    app.config["RESTRICTED_PICKLISTS"] = True
+    response = api.post(CASES, api.token_for(idp.ADA_SUB), json=body)
+    assert response.status_code == 400
+    assert response.get_json() == [error]
+
+
+def test_standard_picklists_store_unknown_values_and_subject_is_optional(
+    api: Any, idp: Any
+) -> None:
+    token = api.token_for(idp.ADA_SUB)
+    body = {"Description": "no subject", "Priority": "Urgent", "Status": "Open", "Type": "AV"}
+    response = api.post(CASES, token, json=body)
+    assert response.status_code == 201
+    record = api.get(f"{CASES}{response.get_json()['id']}", token).get_json()
+    assert (record["Subject"], record["Priority"], record["Status"], record["Type"]) == (
+        None,
+        "Urgent",
+        "Open",
+        "AV",
+    )
+    assert record["IsClosed"] is False
 
 
 @pytest.mark.parametrize("raw", ["{not json", "[1, 2]", ""])
