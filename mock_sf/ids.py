@@ -57,6 +57,11 @@ def new_id(prefix: str) -> str:
     return to18(prefix + body)
 
 
+def looks_like_id(raw: str) -> bool:
+    """15 or 18 base-62 characters, whatever the checksum or object."""
+    return bool(_ID15.fullmatch(raw) or re.fullmatch(r"[0-9A-Za-z]{18}", raw))
+
+
 def normalize(raw: str, prefix: str | None = None) -> str:
     """Return the 18-char form of a 15- or 18-char id; raise MalformedId if it is not one."""
     if _ID15.fullmatch(raw):

@@ -13,6 +13,7 @@ from flask import g
 from flask import request
 from werkzeug.routing import BaseConverter
 
+from mock_sf import ids
 from mock_sf.models import Organization
 from mock_sf.models import db
 from mock_sf.rest import collections
@@ -200,7 +201,7 @@ def update_record(version: str, sobject: str, record_id: str) -> Response:
     if update is None:
         raise NotFound()
     body = sobjects.parse_body(request.get_data(as_text=True), describe.described(sobject))
-    update(record_id, body, g.sf_user)
+    update(id_in_path(record_id), body, g.sf_user)
     return Response(status=204)
 
 
@@ -210,15 +211,25 @@ def delete_record(version: str, sobject: str, record_id: str) -> Response:
     delete = sobjects.DELETERS.get(sobject.lower())
     if delete is None:
         raise NotFound()
-    delete(record_id, g.sf_user)
+    delete(id_in_path(record_id), g.sf_user)
     return Response(status=204)
 
 
 @bp.get("/<version:version>/sobjects/<sobject>/<record_id>/", strict_slashes=False)
 def get_record(version: str, sobject: str, record_id: str) -> Response:
     """Retrieve one record, optionally only ``?fields=``."""
-    record = sobjects.get_record(sobject, record_id, request.args.get("fields"), g.sf_user, version)
+    raw_id = id_in_path(record_id)
+    record = sobjects.get_record(sobject, raw_id, request.args.get("fields"), g.sf_user, version)
     return json_response(record)
+
+
+def id_in_path(segment: str) -> str:
+    """A record path's last segment; one that is no id at all is read as an external id field
+    that does not exist (404), as Salesforce answers, while an id of another object stays a 400
+    MALFORMED_ID."""
+    if not ids.looks_like_id(segment):
+        raise upsert.not_accessible(segment)
+    return segment
 
 
 @bp.route(

@@ -133,7 +133,7 @@ def test_sharing_holds_for_get_update_and_delete(api: Any, idp: Any, ada_case: A
         assert response.get_json() == [
             {"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}
         ]
-    malformed = call(api, "PATCH", f"{CASES}nope", grace, json={"Subject": "x"})
+    malformed = call(api, "PATCH", f"{CASES}500000000000001AAB", grace, json={"Subject": "x"})
     assert malformed.get_json()[0]["errorCode"] == "MALFORMED_ID"
 
 

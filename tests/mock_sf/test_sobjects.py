@@ -278,7 +278,8 @@ def test_closed_status_closes_the_case(app: Flask, api: Any, idp: Any) -> None:
 @pytest.mark.parametrize(
     ("path", "status", "code"),
     [
-        ("/services/data/v66.0/sobjects/Case/nope", 400, "MALFORMED_ID"),
+        ("/services/data/v66.0/sobjects/Case/nope", 404, "NOT_FOUND"),
+        ("/services/data/v66.0/sobjects/Case/500000000000001AAB", 400, "MALFORMED_ID"),
         ("/services/data/v66.0/sobjects/Case/001M000000qfPySIAU", 400, "MALFORMED_ID"),
         ("/services/data/v66.0/sobjects/Case/500000000000001AAA", 404, "NOT_FOUND"),
         ("/services/data/v66.0/sobjects/Nope/500000000000001AAA", 404, "NOT_FOUND"),
@@ -288,6 +289,28 @@ def test_get_errors(api: Any, idp: Any, path: str, status: int, code: str) -> No
     response = api.get(path, api.token_for(idp.ADA_SUB))
     assert response.status_code == status
     assert response.get_json()[0]["errorCode"] == code
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+def test_a_record_path_that_is_no_id_is_not_found(api: Any, idp: Any, method: str) -> None:
+    """Salesforce reads a one-segment non-id as an external id field that does not exist."""
+    token = api.token_for(idp.ADA_SUB)
+    response = api.client.open(
+        "/services/data/v66.0/sobjects/Case/my-case",
+        method=method,
+        headers={"Authorization": f"Bearer {token}"},
+        json={"Subject": "x"} if method == "PATCH" else None,
+    )
+    assert (response.status_code, response.get_json()) == (
+        404,
+        [
+            {
+                "message": "Provided external ID field does not exist or is not accessible:"
+                " my-case",
+                "errorCode": "NOT_FOUND",
+            }
+        ],
+    )
 
 
 def test_unknown_field_in_fields_param(api: Any, idp: Any) -> None:
