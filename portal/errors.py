@@ -87,6 +87,26 @@ class Problem:
     detail: str | None = None
 
 
+# Refusals that no retry fixes, only the org's admin: (title, message, advice, status).
+ORG_PROBLEMS = {
+    # Speakers' profile lacks API Enabled (off on external profiles since Summer '19).
+    "API_DISABLED_FOR_ORG": (
+        "Salesforce is not set up for speakers yet",
+        "Your Salesforce account is not allowed to use the API, so the portal cannot reach your"
+        " cases.",
+        "The conference team has to fix this in Salesforce (API Enabled on the speakers' profile"
+        " or a permission set); please tell them.",
+        502,
+    ),
+    "REQUEST_LIMIT_EXCEEDED": (
+        "Salesforce is busy",
+        "Salesforce's daily allowance of requests for the conference is used up.",
+        "Please try again later; the allowance renews every day.",
+        503,
+    ),
+}
+
+
 def problem_for(exc: Exception) -> Problem | None:
     """The words for an error the portal knows, or None for one it does not."""
     if isinstance(exc, PortalError):
@@ -109,6 +129,9 @@ def problem_for(exc: Exception) -> Problem | None:
             exc.error,
             exc.description,
         )
+    if isinstance(exc, SalesforceApiError) and exc.error_code in ORG_PROBLEMS:
+        title, message, advice, status = ORG_PROBLEMS[exc.error_code]
+        return Problem(status, title, message, advice, exc.error_code, exc.message)
     if isinstance(exc, SalesforceApiError):
         return Problem(
             502,

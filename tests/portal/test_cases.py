@@ -403,3 +403,25 @@ def test_a_search_salesforce_refuses_says_so_over_an_empty_list(client, speaker,
     assert "Salesforce could not search for that: search term too complex" in response.get_data(
         as_text=True
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "title"),
+    [
+        ("API_DISABLED_FOR_ORG", 502, "Salesforce is not set up for speakers yet"),
+        ("REQUEST_LIMIT_EXCEEDED", 503, "Salesforce is busy"),
+    ],
+)
+def test_an_org_refusal_no_retry_fixes_says_who_can_fix_it(
+    client, speaker, salesforce, org, code, status, title
+):
+    refusal = (403, [{"message": "refused", "errorCode": code}])
+    salesforce.route("GET", f"{org.data}/sobjects/User/{org.user_id}", refusal)
+    salesforce.route("GET", f"{org.data}/query", refusal)
+    speaker.log_in()
+
+    response = client.get("/support")
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert title in body and f"<code>{code}</code>" in body
