@@ -26,7 +26,6 @@ from mock_sf.rest import sosl
 from mock_sf.rest import upsert
 from mock_sf.rest import versions
 from mock_sf.rest.auth import authenticate
-from mock_sf.rest.errors import Gone
 from mock_sf.rest.errors import NotFound
 from mock_sf.rest.errors import RestError
 from mock_sf.rest.errors import json_response
@@ -72,7 +71,7 @@ def check_version_and_session() -> None:
     each call is counted."""
     version = (request.view_args or {}).get("version")
     if version is not None:
-        check_version(version, current_app.config["API_MAX_VERSION"])
+        versions.check_version(version, current_app.config["API_MAX_VERSION"])
     if view_name() not in PUBLIC_VIEWS:
         g.sf_user = authenticate(request.headers.get("Authorization")).user
         g.api_usage = limits.count_call(org_id(), current_app.config["DAILY_API_REQUESTS"])
@@ -101,14 +100,6 @@ def limit_info(response: Response) -> Response:
     )
     response.headers["Sforce-Limit-Info"] = usage.header
     return response
-
-
-def check_version(version: str, newest: str) -> None:
-    """Retired versions (30.0 and older since Summer '25) are 410, versions not yet out 404."""
-    if float(version) < versions.OLDEST_VERSION:
-        raise Gone(f"API version {version} has been retired and is no longer available.")
-    if float(version) > float(newest) or not version.endswith(".0"):
-        raise NotFound()
 
 
 @bp.get("/", strict_slashes=False)

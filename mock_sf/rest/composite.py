@@ -33,6 +33,7 @@ from mock_sf.rest.errors import RestError
 from mock_sf.rest.errors import json_response
 from mock_sf.rest.errors import render_rest_error
 from mock_sf.rest.upsert import MultipleMatches
+from mock_sf.rest.versions import check_version
 
 MAX_SUBREQUESTS = 25
 METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
@@ -181,6 +182,9 @@ def view_response() -> Response:
         endpoint = request.url_rule.endpoint if request.url_rule else ""
         if not endpoint.startswith("rest.") or endpoint in NOT_DISPATCHED:
             raise NotFound()
+        version = (request.view_args or {}).get("version")
+        if version is not None:  # the before_request hook does not run for a subrequest
+            check_version(version, current_app.config["API_MAX_VERSION"])
         return app.make_response(app.view_functions[endpoint](**(request.view_args or {})))
     except RoutingMethodNotAllowed as exc:
         allowed = ",".join(sorted(set(exc.valid_methods or ()) - {"OPTIONS"}))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mock_sf.rest.errors import Gone
+from mock_sf.rest.errors import NotFound
+
 OLDEST_VERSION = 31  # Summer '14; older API versions are retired
 SEASONS = ("Spring", "Summer", "Winter")
 
@@ -40,3 +43,11 @@ def resources(version: str, identity_url: str) -> dict[str, Any]:
         "composite": f"{base}/composite",
         "identity": identity_url,
     }
+
+
+def check_version(version: str, newest: str) -> None:
+    """Retired versions (30.0 and older since Summer '25) are 410, versions not yet out 404."""
+    if float(version) < OLDEST_VERSION:
+        raise Gone(f"API version {version} has been retired and is no longer available.")
+    if float(version) > float(newest) or not version.endswith(".0"):
+        raise NotFound()

@@ -174,6 +174,19 @@ def test_unknown_routes_and_methods_inside_a_composite(api: Any, idp: Any) -> No
     ] == [(404, "NOT_FOUND"), (405, "METHOD_NOT_ALLOWED"), (404, "NOT_FOUND")]
 
 
+def test_a_subrequest_to_a_retired_version_is_gone(api: Any, idp: Any) -> None:
+    request = {
+        "compositeRequest": [
+            {"method": "GET", "url": "/services/data/v20.0/limits", "referenceId": "old"},
+            {"method": "GET", "url": "/services/data/v99.0/limits", "referenceId": "new"},
+        ]
+    }
+    results = api.post(COMPOSITE, api.token_for(idp.ADA_SUB), json=request).get_json()
+    assert [
+        (r["httpStatusCode"], r["body"][0]["errorCode"]) for r in results["compositeResponse"]
+    ] == [(410, "GONE"), (404, "NOT_FOUND")]
+
+
 @pytest.mark.parametrize(
     ("request_body", "error"),
     [
