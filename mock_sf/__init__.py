@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mock_sf import config
 from mock_sf import demo
@@ -37,6 +38,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     config.finalize(app)
     app.json.sort_keys = False  # Salesforce's documented key order
+    if app.config["PROXY_FIX_X_FOR"]:  # X-Forwarded-For only from the configured proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
     models.init_app(app)
     handlers.init_app(app)

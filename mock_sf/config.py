@@ -60,14 +60,19 @@ DEFAULTS: dict[str, Any] = {
     "HTTPS_PORT": 8443,
     # OAuth (mock_sf/oauth): the Experience Cloud site path ({SF_URL}/speakers/services/oauth2/...),
     # ID tokens, the signing key file (None -> <instance>/signing_key.json), and the throttle of
-    # invalid subject tokens per client and address (limit 0 = off).
+    # subject tokens a handler refused (oauth/throttle.py): per subject within an app, and per
+    # app, inside the window (a limit of 0 turns that level off).
     "SITE_PATH_PREFIX": "speakers",
     "SITE_NAME": "Speakers",
     "ID_TOKEN_LIFETIME": 5 * 60,
     "SIGNING_KEY_FILE": None,
     "SUBJECT_TOKEN_FAILURE_LIMIT": 10,
+    "SUBJECT_TOKEN_FAILURE_APP_LIMIT": 1000,
     "SUBJECT_TOKEN_FAILURE_WINDOW_SECONDS": 60,
     "ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",  # tests use "CHEAPEST"
+    # Proxies in front of mock_sf whose X-Forwarded-For is trusted (werkzeug ProxyFix x_for):
+    # 0 = none, the client address is the socket's; 1 = one proxy (SF_PROXY_FIX_X_FOR=1).
+    "PROXY_FIX_X_FOR": 0,
     # Access (mock_sf/oauth/permitted_users.py, profiles.py, rest/sharing.py): the profile of
     # just-in-time users whose handler sets none (the demo seeds this clone, API Enabled); which
     # cases an external user sees

@@ -37,7 +37,6 @@ from mock_sf.models import OauthTokenExchangeHandler
 from mock_sf.models import OauthTokenExchHandlerApp
 from mock_sf.models import User
 from mock_sf.models import db
-from mock_sf.models import utcnow
 from mock_sf.oauth import throttle
 from mock_sf.oauth.client_auth import authenticate_client
 from mock_sf.oauth.client_auth import read_credentials
@@ -95,7 +94,10 @@ class TokenExchangeGrant:
     def __init__(self, context: HandlerContext) -> None:
         self.context = context
         self.config = context.config
-        self.subject_rejected = False  # counts toward throttling (checklist #12)
+        self.subject_rejected = False  # a handler refused the token: counts toward the throttle
+        # (consumer key, subject) once the client has authenticated; only then is a failure counted.
+        self.throttle_key: tuple[str, str] | None = None
+        self.now = throttle.current_time()
         self.user_created = False  # a refused new user is rolled back: do not log its id
         self.futures: list[Callable[[], None]] = []  # the handler's @future calls
 
@@ -109,13 +111,8 @@ class TokenExchangeGrant:
         except OAuthError as exc:
             db.session.rollback()
             attempt.error, attempt.reason = exc.error, exc.reason
-            if self.subject_rejected and attempt.client_id:
-                throttle.record_failure(
-                    attempt.client_id,
-                    request.remote_addr,
-                    self.config["SUBJECT_TOKEN_FAILURE_WINDOW_SECONDS"],
-                    utcnow(),
-                )
+            if self.subject_rejected and self.throttle_key is not None:
+                throttle.record_failure(*self.throttle_key, request.remote_addr, self.now)
             self.context.logger.info("token exchange refused: %s (%s)", exc.error, exc.reason)
             db.session.add(attempt)
             db.session.commit()
@@ -146,7 +143,7 @@ class TokenExchangeGrant:
             raise missing_parameter("subject_token_type")
         attempt.token_type = type_urn[:255]
         if len(subject_token) > MAX_SUBJECT_TOKEN_LENGTH:
-            self.subject_rejected = True
+            # Refused before the client authenticates and before any handler: never counted.
             raise InvalidGrant(reason=f"subject_token has {len(subject_token)} characters")
         token_type = TokenExchangeType.from_urn(type_urn)
         if token_type is None:
@@ -154,13 +151,11 @@ class TokenExchangeGrant:
 
         app = authenticate_client(read_credentials(form, request.authorization))
         attempt.client_id, attempt.app_id = app.consumer_key, app.id
-        throttle.check(
-            app.consumer_key,
-            request.remote_addr,
-            self.config["SUBJECT_TOKEN_FAILURE_LIMIT"],
-            self.config["SUBJECT_TOKEN_FAILURE_WINDOW_SECONDS"],
-            utcnow(),
-        )
+        limits = throttle.Limits.from_config(self.config)
+        subject = throttle.subject_key(subject_token)
+        counts = throttle.read_counts(app.consumer_key, subject, limits, self.now)
+        throttle.check(counts, limits, self.now, app.consumer_key, subject)
+        self.throttle_key = (app.consumer_key, subject)
         if not app.is_token_exchange_enabled:
             raise UnsupportedGrantType(
                 reason=f"token exchange is not enabled on {app.developer_name}"

@@ -155,8 +155,11 @@ def sf_signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def app(tmp_path: Any, idp: FakeIdp, sf_signing_key_file: str) -> Iterator[Flask]:
-    """mock_sf on a fresh SQLite file, demo data seeded, IdP callouts faked."""
+def app(
+    request: pytest.FixtureRequest, tmp_path: Any, idp: FakeIdp, sf_signing_key_file: str
+) -> Iterator[Flask]:
+    """mock_sf on a fresh SQLite file, demo data seeded, IdP callouts faked; indirect
+    parametrization passes extra config to the factory."""
     app = create_app(
         {
             "TESTING": True,
@@ -166,6 +169,7 @@ def app(tmp_path: Any, idp: FakeIdp, sf_signing_key_file: str) -> Iterator[Flask
             "SF_URL": SF_URL,
             "ARGON2_PROFILE": "CHEAPEST",
             "SIGNING_KEY_FILE": sf_signing_key_file,
+            **getattr(request, "param", {}),
         }
     )
     app.extensions["mock_sf.jwks"].fetch = idp.fetch_jwks

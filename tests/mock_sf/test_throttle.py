@@ -1,26 +1,46 @@
-"""Throttling of invalid subject tokens per client and address (security checklist #12)."""
+"""Throttling of refused subject tokens per subject within an app (security checklist #12)."""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
+from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy import update
 
 from mock_sf.models import db
 from mock_sf.models import utcnow
+from mock_sf.oauth import throttle
 from mock_sf.oauth.throttle import SubjectTokenFailure
 
 TOO_MANY = {
     "error": "invalid_request",
     "error_description": "too many failed attempts, try again later",
 }
+AUTH_FAILURE = {"error": "invalid_grant", "error_description": "authentication failure"}
 
 
-def bad_token(idp: Any) -> str:
-    return idp.access_token(aud="api://other")
+def bad_token(idp: Any, sub: str | None = None) -> str:
+    return idp.access_token(sub or idp.ADA_SUB, aud="api://other")
+
+
+def failures(app: Flask) -> list[SubjectTokenFailure]:
+    with app.app_context():
+        rows = db.session.scalars(select(SubjectTokenFailure).order_by(SubjectTokenFailure.id))
+        return list(rows)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """The throttle's clock, frozen; move it with ``clock[0] += timedelta(...)``."""
+    now = [utcnow()]
+    monkeypatch.setattr(throttle, "current_time", lambda: now[0])
+    return now
 
 
 def test_the_eleventh_bad_token_gets_a_429(api: Any, idp: Any) -> None:
@@ -31,24 +51,102 @@ def test_the_eleventh_bad_token_gets_a_429(api: Any, idp: Any) -> None:
     assert response.get_json() == TOO_MANY
     assert response.headers["Cache-Control"] == "no-store"
     assert 1 <= int(response.headers["Retry-After"]) <= 61
-    # A valid token from the same client and address is refused too until the window passes.
+    # A valid token of the same speaker is refused too until the window passes.
     assert api.exchange(idp.access_token()).status_code == 429
 
 
-def test_another_address_is_not_throttled(api: Any, client: Any, idp: Any) -> None:
+BAD_TOKENS: dict[str, Callable[[Any, str], str]] = {
+    "wrong audience": lambda idp, sub: idp.access_token(sub, aud="api://other"),
+    "expired": lambda idp, sub: idp.access_token(sub, exp=1),
+    "wrong typ": lambda idp, sub: idp.access_token(sub, headers={"typ": "JWT"}),
+}
+
+
+@pytest.mark.parametrize("make_bad", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())
+def test_one_speakers_bad_tokens_do_not_block_another_speaker(
+    api: Any, idp: Any, make_bad: Callable[[Any, str], str]
+) -> None:
+    for _ in range(10):
+        assert api.exchange(make_bad(idp, idp.ADA_SUB)).status_code == 400
+    assert api.exchange(idp.access_token(idp.ADA_SUB)).status_code == 429
+    assert api.exchange(idp.access_token(idp.GRACE_SUB)).status_code == 200
+
+
+def test_an_unparseable_token_is_keyed_by_its_fingerprint(api: Any, idp: Any) -> None:
+    for _ in range(10):
+        assert api.exchange("not-a-jwt").status_code == 400
+    assert api.exchange("not-a-jwt").status_code == 429
+    assert api.exchange("another-non-jwt").status_code == 400
+    assert api.exchange(idp.access_token()).status_code == 200
+
+
+NO_CLIENT: dict[str, dict[str, Any]] = {
+    "no secret": {"overrides": {"client_secret": None}},
+    "wrong secret": {"overrides": {"client_secret": "wrong"}},
+    "unknown client": {"overrides": {"client_id": "someone-else"}},
+    "wrong secret via Basic": {
+        "overrides": {"client_id": None, "client_secret": None},
+        "headers": {"Authorization": "Basic " + base64.b64encode(b"speaker-portal:no").decode()},
+    },
+}
+
+
+@pytest.mark.parametrize("request_kind", NO_CLIENT.values(), ids=NO_CLIENT.keys())
+def test_oversized_tokens_without_a_secret_block_nobody(
+    app: Flask, api: Any, idp: Any, request_kind: dict[str, Any]
+) -> None:
+    for _ in range(20):
+        response = api.exchange(
+            "a" * 10_001, headers=request_kind.get("headers"), **request_kind["overrides"]
+        )
+        assert (response.status_code, response.get_json()) == (400, AUTH_FAILURE)
+    assert failures(app) == []
+    assert api.exchange(idp.access_token()).status_code == 200
+
+
+@pytest.mark.parametrize("request_kind", NO_CLIENT.values(), ids=NO_CLIENT.keys())
+def test_bad_tokens_of_an_unauthenticated_client_are_not_counted(
+    app: Flask, api: Any, idp: Any, request_kind: dict[str, Any]
+) -> None:
+    for _ in range(11):
+        response = api.exchange(
+            bad_token(idp), headers=request_kind.get("headers"), **request_kind["overrides"]
+        )
+        assert response.status_code == 400
+    assert failures(app) == []
+    assert api.exchange(idp.access_token()).status_code == 200
+
+
+def test_oversized_tokens_with_the_secret_are_not_counted_either(
+    app: Flask, api: Any, idp: Any
+) -> None:
+    for _ in range(20):
+        assert api.exchange("a" * 10_001).get_json() == AUTH_FAILURE
+    assert failures(app) == []
+
+
+def test_valid_tokens_do_not_count(app: Flask, api: Any, idp: Any) -> None:
+    for _ in range(11):
+        assert api.exchange(idp.access_token()).status_code == 200
+    assert failures(app) == []
+
+
+def test_attempts_while_locked_do_not_extend_the_lock(
+    app: Flask, api: Any, idp: Any, clock: list[datetime]
+) -> None:
     for _ in range(10):
         api.exchange(bad_token(idp))
-    form = {
-        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
-        "subject_token": idp.access_token(),
-        "subject_token_type": "urn:ietf:params:oauth:token-type:access_token",
-        "client_id": "speaker-portal",
-        "client_secret": "portal-sf-demo-secret",
-    }
-    response = client.post(
-        "/services/oauth2/token", data=form, environ_base={"REMOTE_ADDR": "127.0.0.9"}
-    )
-    assert response.status_code == 200
+    clock[0] += timedelta(seconds=30)
+    attempts = [(bad_token, 429), (lambda idp: idp.access_token(), 429)]
+    attempts.append((lambda idp: "a" * 10_001, 400))  # refused before the throttle is asked
+    for make, status in attempts:
+        for _ in range(5):
+            assert api.exchange(make(idp)).status_code == status
+    locked = api.exchange(idp.access_token())
+    assert (locked.status_code, locked.headers["Retry-After"]) == (429, "31")
+    assert len(failures(app)) == 10
+    clock[0] += timedelta(seconds=31)
+    assert api.exchange(idp.access_token()).status_code == 200
 
 
 def test_failures_leave_the_window(app: Flask, api: Any, idp: Any) -> None:
@@ -62,18 +160,54 @@ def test_failures_leave_the_window(app: Flask, api: Any, idp: Any) -> None:
     assert api.exchange(idp.access_token()).status_code == 200
 
 
-def test_valid_tokens_and_org_refusals_do_not_count(api: Any, idp: Any) -> None:
-    for _ in range(11):
-        assert api.exchange(idp.access_token()).status_code == 200
-    for _ in range(11):
-        assert api.exchange(idp.access_token(), client_secret="wrong").status_code == 400
-    assert api.exchange(idp.access_token()).status_code == 200
+@pytest.mark.parametrize(
+    "app", [{"SUBJECT_TOKEN_FAILURE_APP_LIMIT": 3}], indirect=True, ids=["app limit 3"]
+)
+def test_the_app_ceiling_blocks_every_subject(
+    app: Flask, api: Any, idp: Any, clock: list[datetime]
+) -> None:
+    for sub in ("00u1first", "00u1second", "00u1third"):
+        assert api.exchange(bad_token(idp, sub)).status_code == 400
+    response = api.exchange(idp.access_token(idp.GRACE_SUB))
+    assert (response.status_code, response.get_json()) == (429, TOO_MANY)
+    assert response.headers["Retry-After"] == "61"
+    clock[0] += timedelta(seconds=61)
+    assert api.exchange(idp.access_token(idp.GRACE_SUB)).status_code == 200
 
 
 @pytest.mark.parametrize("limit", [0, 3])
-def test_the_limit_is_configurable(app: Flask, api: Any, idp: Any, limit: int) -> None:
+def test_the_subject_limit_is_configurable(app: Flask, api: Any, idp: Any, limit: int) -> None:
     app.config["SUBJECT_TOKEN_FAILURE_LIMIT"] = limit
     for _ in range(3):
         api.exchange(bad_token(idp))
     expected = 429 if limit else 400
     assert api.exchange(bad_token(idp)).status_code == expected
+
+
+@pytest.mark.parametrize(
+    ("app", "recorded"),
+    [({}, "127.0.0.1"), ({"PROXY_FIX_X_FOR": 1}, "203.0.113.7")],
+    indirect=["app"],
+    ids=["no proxy trusted", "one proxy trusted"],
+)
+def test_x_forwarded_for_is_read_only_behind_a_configured_proxy(
+    app: Flask, api: Any, idp: Any, recorded: str
+) -> None:
+    response = api.exchange(bad_token(idp), headers={"X-Forwarded-For": "203.0.113.7"})
+    assert response.status_code == 400
+    assert [(row.remote_addr, row.subject) for row in failures(app)] == [
+        (recorded, f"{idp.ISSUER}|{idp.ADA_SUB}")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL2kiLCJzdWIiOiJzIn0.", "https://i|s"),
+        ("not-a-jwt", "sha256:"),
+        ("a.b.c", "sha256:"),
+        ("eyJ4IjoxfQ.eyJzdWIiOjF9.", "sha256:"),  # sub is not a string
+    ],
+)
+def test_subject_key(token: str, expected: str) -> None:
+    assert throttle.subject_key(token).startswith(expected)
