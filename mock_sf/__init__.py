@@ -15,6 +15,8 @@ from mock_sf import demo
 from mock_sf import handlers
 from mock_sf import models
 from mock_sf import oauth
+from mock_sf import org_config
+from mock_sf import prune
 from mock_sf import rest
 from mock_sf import setup
 from mock_sf import tls
@@ -42,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
     models.init_app(app)
+    org_config.init_app(app)  # the per-process copy of Setup's configuration
     handlers.init_app(app)
 
     app.register_blueprint(web.bp)
@@ -53,4 +56,5 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app.cli.add_command(demo.init_db_command)
     app.cli.add_command(tls.tls_cert_command)
+    app.cli.add_command(prune.prune_command)
     return app

@@ -33,6 +33,7 @@ from mock_sf.models import utcnow
 from mock_sf.oauth.permitted_users import ADMIN_APPROVED
 from mock_sf.oauth.permitted_users import set_policy
 from mock_sf.oauth.sites import seed_network
+from mock_sf.org_config import ensure_version_row
 from mock_sf.profiles import CUSTOMER_COMMUNITY_USER
 from mock_sf.profiles import SPEAKER_API_ACCESS
 from mock_sf.profiles import SPEAKER_COMMUNITY_USER
@@ -94,6 +95,7 @@ def init_db_command(demo: bool) -> None:
     config = current_app.config
     db.create_all()
     add_missing_columns()  # databases older than a column (e.g. User.ProfileId)
+    ensure_version_row()  # Setup changes from here on bump it (org_config.py)
     seed_profiles()  # every org has the standard profiles
     if demo:
         seed_demo(config["IDP_URL"])

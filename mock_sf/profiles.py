@@ -14,10 +14,11 @@ shape external users (Experience Cloud speakers):
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy import exists
 from sqlalchemy import select
 
-from mock_sf.models import OauthTokenExchangeHandler
 from mock_sf.models import PermissionSet
 from mock_sf.models import PermissionSetAssignment
 from mock_sf.models import Profile
@@ -48,7 +49,15 @@ class ProfileNotAllowed(Exception):
     """A platform rule refuses this profile for what is being done with it."""
 
 
-def is_standard_external(profile: Profile) -> bool:
+class ProfileFields(Protocol):
+    """What the platform rules read of a profile (a Profile, or its cached copy)."""
+
+    name: str
+    user_license: str
+    is_custom: bool
+
+
+def is_standard_external(profile: ProfileFields) -> bool:
     """A standard (not cloned) profile of an external license."""
     return not profile.is_custom and profile.user_license not in INTERNAL_LICENSES
 
@@ -164,19 +173,20 @@ def backfill_user_profiles(jit_profile: str, admin_username: str | None = None) 
 
 def assign_jit_profile(
     user: User,
-    handler: OauthTokenExchangeHandler,
+    handler_profile_id: str | None,
     org_default: str,
     *,
     allow_standard_external: bool = False,
 ) -> None:
-    """A new user keeps the profile its handler set; else the handler record's, else the org's.
+    """A new user keeps the profile its handler set; else its handler record's
+    (``handler_profile_id``), else the org's.
 
     Raises ProfileNotAllowed for a standard external profile (Spring '20) or a missing one.
     """
     if user.profile is None and user.profile_id is not None:
         user.profile = db.session.get(Profile, user.profile_id)
-    elif user.profile is None and handler.jit_profile_id is not None:
-        user.profile = db.session.get(Profile, handler.jit_profile_id)
+    elif user.profile is None and handler_profile_id is not None:
+        user.profile = db.session.get(Profile, handler_profile_id)
     elif user.profile is None:
         try:
             user.profile = profile_named(org_default)
@@ -196,10 +206,10 @@ def assign_jit_profile(
         )
 
 
-def check_site_login(user: User) -> None:
+def check_site_login(user: User, profile: ProfileFields | None) -> None:
     """Spring '21: a user with a standard external profile cannot log in to a site."""
-    if user.profile is not None and is_standard_external(user.profile):
+    if profile is not None and is_standard_external(profile):
         raise ProfileNotAllowed(
-            f"{user.username} has the standard external profile {user.profile.name!r}, which"
+            f"{user.username} has the standard external profile {profile.name!r}, which"
             " cannot log in to Experience Cloud sites since Spring '21; assign a cloned profile"
         )

@@ -182,18 +182,35 @@ def check_typ(header: dict[str, Any], token_type: TokenExchangeType) -> None:
 
 
 def remember_jti(issuer: str, jti: str, expires_at: datetime) -> bool:
-    """Record a jti in this transaction; False if it was already seen and has not expired."""
-    db.session.execute(delete(SeenJti).where(SeenJti.expires_at < utcnow()))
+    """Record a jti in this transaction; False if it was already seen and has not expired.
+
+    One statement: an expired row of the same jti is taken over in place (expired rows are
+    otherwise deleted by ``flask --app mock_sf prune``, never here).
+    """
     values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
     dialect = db.session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         module = sqlite if dialect == "sqlite" else postgresql
-        stmt = module.insert(SeenJti).values(values).on_conflict_do_nothing()
+        stmt = module.insert(SeenJti).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[SeenJti.issuer, SeenJti.jti],
+            set_={"expires_at": stmt.excluded.expires_at},
+            where=SeenJti.expires_at < utcnow(),
+        )
         return db.session.execute(stmt).rowcount == 1
-    seen = db.session.scalar(select(SeenJti.id).where(SeenJti.issuer == issuer, SeenJti.jti == jti))
+    seen = db.session.scalar(select(SeenJti).where(SeenJti.issuer == issuer, SeenJti.jti == jti))
     if seen is None:
         db.session.add(SeenJti(**values))
-    return seen is None
+    elif seen.expires_at < utcnow():
+        seen.expires_at = expires_at
+    else:
+        return False
+    return True
+
+
+def prune_seen_jtis(now: datetime) -> int:
+    """Delete the jtis that have expired; return how many (the caller commits)."""
+    return db.session.execute(delete(SeenJti).where(SeenJti.expires_at < now)).rowcount or 0
 
 
 def user_data_from_claims(claims: Mapping[str, Any]) -> UserData:

@@ -13,12 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
-from sqlalchemy import select
-
-from mock_sf.models import ConnectedApp
-from mock_sf.models import db
 from mock_sf.oauth.errors import InvalidClient
 from mock_sf.oauth.errors import InvalidClientId
+from mock_sf.org_config import AppSettings
+from mock_sf.org_config import OrgConfig
 
 
 @dataclass(frozen=True)
@@ -48,21 +46,19 @@ def read_credentials(form: Mapping[str, str], authorization: str | None) -> Clie
     return ClientCredentials(form.get("client_id"), secret, method)
 
 
-def _token_exchange_secret(app: ConnectedApp) -> bool:
+def _token_exchange_secret(app: AppSettings) -> bool:
     return app.is_secret_required_for_token_exchange
 
 
 def authenticate_client(
     credentials: ClientCredentials,
-    secret_required: Callable[[ConnectedApp], bool] = _token_exchange_secret,
-) -> ConnectedApp:
-    """The connected app, or InvalidClientId / InvalidClient; ``secret_required`` is the app's
-    "Require Secret" setting of the flow at hand (token exchange by default)."""
-    app = None
-    if credentials.client_id:
-        app = db.session.scalar(
-            select(ConnectedApp).where(ConnectedApp.consumer_key == credentials.client_id)
-        )
+    org: OrgConfig,
+    secret_required: Callable[[AppSettings], bool] = _token_exchange_secret,
+) -> AppSettings:
+    """The connected app (from the cached configuration), or InvalidClientId / InvalidClient;
+    ``secret_required`` is the app's "Require Secret" setting of the flow at hand (token exchange
+    by default)."""
+    app = org.apps.get(credentials.client_id) if credentials.client_id else None
     if app is None:
         raise InvalidClientId(reason=f"unknown client_id {credentials.client_id!r}")
     # A secret that is sent is always checked, even when the app does not require one.

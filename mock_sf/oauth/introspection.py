@@ -11,18 +11,15 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from mock_sf.models import ConnectedApp
-from mock_sf.models import Organization
+from mock_sf import org_config
 from mock_sf.models import User
-from mock_sf.models import db
 from mock_sf.oauth.client_auth import authenticate_client
 from mock_sf.oauth.client_auth import read_credentials
 from mock_sf.oauth.errors import missing_parameter
 from mock_sf.oauth.refresh_tokens import find_refresh_token
 from mock_sf.oauth.token_response import identity_url
 from mock_sf.oauth.tokens import find_access_token
+from mock_sf.org_config import AppSettings
 
 INACTIVE = {"active": False}
 
@@ -33,7 +30,8 @@ def _epoch(moment: datetime) -> int:
 
 def introspect(form: Mapping[str, str], authorization: str | None, sf_url: str) -> dict[str, Any]:
     """The introspection response for ``form['token']``."""
-    app = authenticate_client(read_credentials(form, authorization), lambda _app: True)
+    org = org_config.current()
+    app = authenticate_client(read_credentials(form, authorization), org, lambda _app: True)
     raw = form.get("token")
     if not raw:
         raise missing_parameter("token")
@@ -42,32 +40,33 @@ def introspect(form: Mapping[str, str], authorization: str | None, sf_url: str) 
     if form.get("token_type_hint") == "refresh_token":
         kinds.reverse()
     for kind in kinds:
-        found = _lookup(kind, raw, app, sf_url)
+        found = _lookup(kind, raw, app, sf_url, org.org_id)
         if found is not None:
             return found
     return INACTIVE
 
 
-def _lookup(kind: str, raw: str, app: ConnectedApp, sf_url: str) -> dict[str, Any] | None:
+def _lookup(
+    kind: str, raw: str, app: AppSettings, sf_url: str, org_id: str
+) -> dict[str, Any] | None:
     row = find_access_token(raw) if kind == "access_token" else find_refresh_token(raw)
     if row is None:
         return None
     if row.app_id != app.id or not row.user.is_active:
         return INACTIVE
-    body = _claims(row.user, app, row.scopes, kind, sf_url)
+    body = _claims(row.user, app, row.scopes, kind, identity_url(sf_url, org_id, row.user.id))
     if kind == "access_token":
         body["exp"] = _epoch(row.expires_at)
     body["iat"] = body["nbf"] = _epoch(row.issued_at)
     return body
 
 
-def _claims(user: User, app: ConnectedApp, scope: str, kind: str, sf_url: str) -> dict[str, Any]:
-    org_id = db.session.scalar(select(Organization.id))
+def _claims(user: User, app: AppSettings, scope: str, kind: str, sub: str) -> dict[str, Any]:
     return {
         "active": True,
         "scope": scope,
         "client_id": app.consumer_key,
         "username": user.username,
-        "sub": identity_url(sf_url, org_id, user.id),
+        "sub": sub,
         "token_type": kind,
     }

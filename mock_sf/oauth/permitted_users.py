@@ -9,6 +9,7 @@ flow has no consent page, so without a stored approval it fails. Either way the 
 
 from __future__ import annotations
 
+from sqlalchemy import inspect
 from sqlalchemy import select
 
 from mock_sf.models import ConnectedApp
@@ -17,6 +18,7 @@ from mock_sf.models import OAuthApproval
 from mock_sf.models import User
 from mock_sf.models import db
 from mock_sf.oauth.errors import InvalidGrant
+from mock_sf.org_config import AppSettings
 
 SELF_AUTHORIZE = "all_users_may_self_authorize"
 ADMIN_APPROVED = "admin_approved_users_are_pre_authorized"
@@ -27,13 +29,14 @@ POLICIES = {
 NOT_APPROVED = "user hasn't approved this consumer"
 
 
-def policy(app: ConnectedApp) -> str:
+def policy(app: ConnectedApp | AppSettings) -> str:
     """The app's policy; rows older than the setting have Salesforce's default."""
     return app.permitted_users or SELF_AUTHORIZE
 
 
 def preauthorized_profile_ids(app: ConnectedApp) -> set[str]:
-    """Ids of the profiles pre-authorized for the app."""
+    """Ids of the profiles pre-authorized for the app (Setup; the token endpoint has them
+    cached on AppSettings)."""
     return set(
         db.session.scalars(
             select(ConnectedAppProfile.profile_id).where(ConnectedAppProfile.app_id == app.id)
@@ -41,11 +44,17 @@ def preauthorized_profile_ids(app: ConnectedApp) -> set[str]:
     )
 
 
-def check_permitted(app: ConnectedApp, user: User) -> None:
+def profile_id_of(user: User) -> str | None:
+    """The user's profile id, without loading the profile: an assigned one wins over the column."""
+    assigned = inspect(user).dict.get("profile")
+    return assigned.id if assigned is not None else user.profile_id
+
+
+def check_permitted(app: AppSettings, user: User) -> None:
     """Refuse a user the app's Permitted Users policy does not admit."""
     if policy(app) == ADMIN_APPROVED:
-        profile_id = user.profile.id if user.profile is not None else user.profile_id
-        if profile_id is None or profile_id not in preauthorized_profile_ids(app):
+        profile_id = profile_id_of(user)
+        if profile_id is None or profile_id not in app.preauthorized_profile_ids:
             name = user.profile.name if user.profile is not None else "none"
             raise InvalidGrant(
                 NOT_APPROVED,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mock_sf import org_config
 from mock_sf.handlers.base import HandlerContext
-from mock_sf.models import ConnectedApp
 from mock_sf.models import db
 from mock_sf.models import utcnow
 from mock_sf.oauth.client_auth import authenticate_client
@@ -23,11 +23,12 @@ from mock_sf.oauth.permitted_users import check_permitted
 from mock_sf.oauth.refresh_tokens import find_refresh_token
 from mock_sf.oauth.token_exchange import TokenRequest
 from mock_sf.oauth.token_response import issue_tokens
+from mock_sf.org_config import AppSettings
 
 EXPIRED = "expired access/refresh token"
 
 
-def _refresh_secret(app: ConnectedApp) -> bool:
+def _refresh_secret(app: AppSettings) -> bool:
     return app.is_secret_required_for_refresh_token
 
 
@@ -45,8 +46,9 @@ class RefreshTokenGrant:
         raw = request.form.get("refresh_token")
         if not raw:
             raise missing_parameter("refresh_token")
+        org = org_config.current()
         app = authenticate_client(
-            read_credentials(request.form, request.authorization), _refresh_secret
+            read_credentials(request.form, request.authorization), org, _refresh_secret
         )
         refresh = find_refresh_token(raw)
         if refresh is None:
@@ -64,6 +66,7 @@ class RefreshTokenGrant:
         body = issue_tokens(
             self.config,
             signing_keys(),
+            org_id=org.org_id,
             user=refresh.user,
             app=app,
             scope=refresh.scopes,

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
+from mock_sf import org_config
 from mock_sf.handlers.base import HandlerContext
 from mock_sf.handlers.base import IntegratingAppType
 from mock_sf.handlers.base import RunAsUserRequired
@@ -30,11 +30,8 @@ from mock_sf.handlers.base import run_as
 from mock_sf.handlers.registry import HandlerLoadError
 from mock_sf.handlers.registry import load_handler_class
 from mock_sf.models import Account
-from mock_sf.models import ConnectedApp
 from mock_sf.models import Contact
 from mock_sf.models import ExchangeAttempt
-from mock_sf.models import OauthTokenExchangeHandler
-from mock_sf.models import OauthTokenExchHandlerApp
 from mock_sf.models import User
 from mock_sf.models import db
 from mock_sf.oauth import throttle
@@ -48,11 +45,15 @@ from mock_sf.oauth.errors import UnsupportedGrantType
 from mock_sf.oauth.errors import missing_parameter
 from mock_sf.oauth.keys import signing_keys
 from mock_sf.oauth.permitted_users import check_permitted
+from mock_sf.oauth.permitted_users import profile_id_of
 from mock_sf.oauth.refresh_tokens import REFRESH_SCOPES
 from mock_sf.oauth.refresh_tokens import grants_refresh_token
 from mock_sf.oauth.sites import Site
 from mock_sf.oauth.token_response import issue_tokens
 from mock_sf.oauth.token_response import signature
+from mock_sf.org_config import AppSettings
+from mock_sf.org_config import HandlerLink
+from mock_sf.org_config import HandlerSettings
 from mock_sf.profiles import ProfileNotAllowed
 from mock_sf.profiles import assign_jit_profile
 from mock_sf.profiles import check_site_login
@@ -149,12 +150,21 @@ class TokenExchangeGrant:
         if token_type is None:
             raise InvalidRequest("invalid subject token type", reason=f"unknown URN {type_urn!r}")
 
-        app = authenticate_client(read_credentials(form, request.authorization))
-        attempt.client_id, attempt.app_id = app.consumer_key, app.id
+        credentials = read_credentials(form, request.authorization)
+        # One round trip: the Setup configuration's version and the throttle's counts.
         limits = throttle.Limits.from_config(self.config)
         subject = throttle.subject_key(subject_token)
-        counts = throttle.read_counts(app.consumer_key, subject, limits, self.now)
-        throttle.check(counts, limits, self.now, app.consumer_key, subject)
+        client_id = credentials.client_id or ""
+        version, *counts = db.session.execute(
+            select(
+                org_config.version_column(),
+                *throttle.count_columns(client_id, subject, limits, self.now),
+            )
+        ).one()
+        org = org_config.at_version(version)
+        app = authenticate_client(credentials, org)
+        attempt.client_id, attempt.app_id = app.consumer_key, app.id
+        throttle.check(throttle.Counts(*counts), limits, self.now, app.consumer_key, subject)
         self.throttle_key = (app.consumer_key, subject)
         if not app.is_token_exchange_enabled:
             raise UnsupportedGrantType(
@@ -191,13 +201,14 @@ class TokenExchangeGrant:
         check_permitted(app, user)
         if request.site is not None:
             try:
-                check_site_login(user)
+                check_site_login(user, org.profiles.get(profile_id_of(user)) or user.profile)
             except ProfileNotAllowed as exc:
                 raise InvalidGrant(reason=str(exc)) from exc
         attempt.user_id = user.id
         return issue_tokens(
             self.config,
             signing_keys(),
+            org_id=org.org_id,
             user=user,
             app=app,
             scope=scope,
@@ -208,8 +219,8 @@ class TokenExchangeGrant:
     def _map_user(
         self,
         handler: TokenExchangeHandler,
-        link: OauthTokenExchHandlerApp,
-        app: ConnectedApp,
+        link: HandlerLink,
+        app: AppSettings,
         subject_token: str,
         token_type: TokenExchangeType,
         network_id: str | None,
@@ -252,7 +263,7 @@ class TokenExchangeGrant:
             try:
                 assign_jit_profile(
                     user,
-                    link.handler,
+                    link.handler.jit_profile_id,
                     self.config["JIT_PROFILE"],
                     allow_standard_external=self.config["ALLOW_STANDARD_EXTERNAL_PROFILES"],
                 )
@@ -267,11 +278,11 @@ class TokenExchangeGrant:
         return user
 
 
-def no_run_as_user(link: OauthTokenExchHandlerApp) -> str:
+def no_run_as_user(link: HandlerLink) -> str:
     """The audit reason when a handler that creates users has no Run As user."""
     return (
         f"no Run As user is set for handler {link.handler.developer_name} on app"
-        f" {link.app.developer_name}; user creation needs one (Setup: the handler's enabled app)"
+        f" {link.app_developer_name}; user creation needs one (Setup: the handler's enabled app)"
     )
 
 
@@ -326,7 +337,7 @@ def _refuse_owner_without_role(account: Account) -> None:
     )
 
 
-def granted_scope(requested: str | None, app: ConnectedApp) -> str:
+def granted_scope(requested: str | None, app: AppSettings) -> str:
     """Requested scopes must be a subset of the app's; none requested means all of them.
 
     ``offline_access`` and ``refresh_token`` are one scope under two names, as Setup lists it:
@@ -340,17 +351,13 @@ def granted_scope(requested: str | None, app: ConnectedApp) -> str:
 
 
 def find_handler_link(
-    app: ConnectedApp, name: str | None, token_type: TokenExchangeType
-) -> OauthTokenExchHandlerApp:
+    app: AppSettings, name: str | None, token_type: TokenExchangeType
+) -> HandlerLink:
     """The handler named by ``token_handler`` (developer name or class), else the app's default.
 
     It must be enabled for the app, enabled itself, and support the token type.
     """
-    links = db.session.scalars(
-        select(OauthTokenExchHandlerApp)
-        .options(joinedload(OauthTokenExchHandlerApp.handler))
-        .where(OauthTokenExchHandlerApp.app_id == app.id)
-    ).all()
+    links = app.links
     if name:
         link = next((link for link in links if _names(link.handler, name)), None)
     else:
@@ -370,5 +377,5 @@ def find_handler_link(
     return link
 
 
-def _names(handler: OauthTokenExchangeHandler, name: str) -> bool:
+def _names(handler: HandlerSettings, name: str) -> bool:
     return name in (handler.developer_name, handler.class_name, handler.handler_class)

@@ -15,18 +15,14 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from mock_sf.models import ConnectedApp
-from mock_sf.models import Organization
 from mock_sf.models import User
-from mock_sf.models import db
 from mock_sf.oauth.id_token import build_id_token
 from mock_sf.oauth.keys import SigningKeys
 from mock_sf.oauth.refresh_tokens import RefreshToken
 from mock_sf.oauth.refresh_tokens import issue_refresh_token
 from mock_sf.oauth.sites import Site
 from mock_sf.oauth.tokens import issue_access_token
+from mock_sf.org_config import AppSettings
 
 
 def signature(client_secret: str, identity_url: str, issued_at: str) -> str:
@@ -51,15 +47,15 @@ def issue_tokens(
     config: Mapping[str, Any],
     keys: SigningKeys,
     *,
+    org_id: str,
     user: User,
-    app: ConnectedApp,
+    app: AppSettings,
     scope: str,
     site: Site | None,
     new_refresh_token: bool,
     parent: RefreshToken | None = None,
 ) -> dict[str, Any]:
     """Stage the token rows (the caller commits) and build the response body."""
-    org_id = db.session.scalar(select(Organization.id))
     now = time.time()
     issued_at = str(int(now * 1000))
     now_dt = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)

@@ -6,14 +6,15 @@ import hashlib
 import secrets
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
-from mock_sf.models import ConnectedApp
 from mock_sf.models import OAuthToken
 from mock_sf.models import User
 from mock_sf.models import db
 from mock_sf.models import utcnow
+from mock_sf.org_config import AppSettings
 
 
 def hash_token(raw: str) -> str:
@@ -24,7 +25,7 @@ def hash_token(raw: str) -> str:
 def issue_access_token(
     org_id: str,
     user: User,
-    app: ConnectedApp,
+    app: AppSettings | Any,
     scope: str,
     issued_at: datetime,
     lifetime_seconds: int,

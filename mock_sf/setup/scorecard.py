@@ -15,20 +15,20 @@ from typing import Any
 
 import requests
 from sqlalchemy import inspect
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
+from mock_sf import org_config
 from mock_sf.handlers.base import HandlerContext
 from mock_sf.handlers.base import IntegratingAppType
 from mock_sf.handlers.base import TokenExchangeType
 from mock_sf.handlers.registry import HandlerLoadError
 from mock_sf.handlers.registry import load_handler_class
 from mock_sf.models import ConnectedApp
-from mock_sf.models import OauthTokenExchHandlerApp
 from mock_sf.models import db
 from mock_sf.oauth.errors import OAuthError
 from mock_sf.oauth.token_exchange import MAX_SUBJECT_TOKEN_LENGTH
 from mock_sf.oauth.token_exchange import find_handler_link
+from mock_sf.org_config import AppSettings
+from mock_sf.org_config import HandlerLink
 
 FORGE_PATH = "/_demo/forge"
 DEFAULT_USER = "ada@speakers.example"
@@ -185,6 +185,9 @@ def run(
     """Mint every variant, check each against the app's handler, roll everything back."""
     audiences = audiences or {}
     scorecard = Scorecard(app_name=app.developer_name, user=user)
+    settings = org_config.current().app_by_id(app.id)
+    if settings is None:
+        raise LookupError(f"connected app {app.developer_name} is not saved")
     minted: list[tuple[Variant, ForgedToken | None, str]] = []
     for variant in forge.variants():
         try:
@@ -196,25 +199,19 @@ def run(
             if token is None:
                 scorecard.rows.append(Row(variant, "skip", "not run", problem))
             else:
-                scorecard.rows.append(_score(variant, token, app, context))
+                scorecard.rows.append(_score(variant, token, settings, context))
     finally:
         db.session.rollback()  # no jti, no user, nothing a handler flushed survives
     return scorecard
 
 
-def handler_link(app: ConnectedApp, token_type: TokenExchangeType) -> OauthTokenExchHandlerApp:
+def handler_link(app: AppSettings, token_type: TokenExchangeType) -> HandlerLink:
     """The handler an exchange without ``token_handler`` runs, else any that takes the type."""
     try:
         return find_handler_link(app, None, token_type)
     except OAuthError:
         pass
-    links = db.session.scalars(
-        select(OauthTokenExchHandlerApp)
-        .options(joinedload(OauthTokenExchHandlerApp.handler))
-        .where(OauthTokenExchHandlerApp.app_id == app.id)
-        .order_by(OauthTokenExchHandlerApp.id)
-    ).all()
-    for link in links:
+    for link in app.links:
         try:
             return find_handler_link(app, link.handler.developer_name, token_type)
         except OAuthError:
@@ -222,7 +219,7 @@ def handler_link(app: ConnectedApp, token_type: TokenExchangeType) -> OauthToken
     raise LookupError(f"no enabled handler of {app.developer_name} supports {token_type.name}")
 
 
-def _score(variant: Variant, token: ForgedToken, app: ConnectedApp, context: HandlerContext) -> Row:
+def _score(variant: Variant, token: ForgedToken, app: AppSettings, context: HandlerContext) -> Row:
     token_type = TokenExchangeType.from_urn(token.token_type)
     if token_type is None:
         return Row(variant, "skip", "not run", f"unknown token type {token.token_type!r}")
@@ -243,7 +240,7 @@ def _score(variant: Variant, token: ForgedToken, app: ConnectedApp, context: Han
 
 
 def _run_handler(
-    handler: Any, app: ConnectedApp, token: str, token_type: TokenExchangeType
+    handler: Any, app: AppSettings, token: str, token_type: TokenExchangeType
 ) -> _Outcome:
     # Handlers are plug-in code: one that raises fails its row, not the scorecard.
     try:
