@@ -28,12 +28,14 @@ from mock_idp.oidc import authorize
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the IdP app: config layers, database, keys, blueprints, CLI."""
+    """Build the IdP in the three apps' steps: config, database, services (keys, SAML, CSRF),
+    blueprints, errors, cli."""
     repo_root = Path(__file__).resolve().parent.parent
     instance_path = os.environ.get("IDP_INSTANCE_PATH") or str(repo_root / "instance" / "mock_idp")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    # config
     app.config.from_mapping(config.defaults())
     app.config.update(config.peer_urls(os.environ))
     app.config.from_prefixed_env("IDP")
@@ -41,7 +43,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     config.finalize(app.config, app.instance_path)
 
+    # database
     models.init_app(app)
+
+    # services
     users.init_app(app)
     keys.init_app(app)
     saml.init_app(app)
@@ -51,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(saml.bp)  # SAML POST bindings arrive cross-site from SPs, by design
     csrf.exempt(forge.bp)  # a JSON demo control for scripts; 404 unless DEMO_CONTROLS
 
+    # blueprints
     app.register_blueprint(home.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(registration.bp)
@@ -61,6 +67,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(saml.bp)
     app.register_blueprint(forge.bp)  # 404 unless DEMO_CONTROLS
     app.register_blueprint(key_rotation.bp)  # 404 unless DEMO_CONTROLS
+
+    # errors: each blueprint renders its own (OAuth JSON for oidc, pages for the rest)
+
+    # cli
     app.cli.add_command(seed.init_db_command)
     app.cli.add_command(key_rotation.rotate_keys_command)
     return app

@@ -26,11 +26,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: config layers, database, handler services, blueprints, CLI."""
+    """Build mock_sf in the three apps' steps: config, database, services, blueprints, errors,
+    cli."""
     instance_path = os.environ.get("SF_INSTANCE_PATH") or str(REPO_ROOT / "instance" / "mock_sf")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
 
+    # config
     app.config.from_mapping(config.DEFAULTS)
     app.config.from_mapping(
         {key: os.environ.get(key, url) for key, url in config.PEER_URLS.items()}
@@ -43,17 +45,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["PROXY_FIX_X_FOR"]:  # X-Forwarded-For only from the configured proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
+    # database
     models.init_app(app)
     org_config.init_app(app)  # the per-process copy of Setup's configuration
+
+    # services
     handlers.init_app(app)
 
+    # blueprints (oauth's and setup's init_app also hold their services: keys, CSRF, forge)
     app.register_blueprint(web.bp)
     oauth.init_app(app)  # My Domain and the Experience Cloud site prefix
     rest.init_app(app)  # My Domain and the Experience Cloud site prefix
     setup.init_app(app)  # CSRF for browser forms (APIs exempt), the forge client
     app.register_blueprint(setup.bp)
+
+    # errors
     web.register_error_pages(app)
 
+    # cli
     app.cli.add_command(demo.init_db_command)
     app.cli.add_command(tls.tls_cert_command)
     app.cli.add_command(prune.prune_command)

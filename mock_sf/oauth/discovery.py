@@ -8,9 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
+from flask import current_app
+from flask import jsonify
+
+from mock_sf.oauth.sites import current_site
 from mock_sf.oauth.token_endpoint import GRANTS
+from mock_sf.oauth.token_response import issuer_for
 
 SCOPES = ["api", "full", "refresh_token", "offline_access", "openid", "id", "profile", "email"]
+
+
+def openid_configuration_endpoint() -> Response:
+    """OpenID Connect discovery for My Domain, or for the site on the site path."""
+    return jsonify(openid_configuration(issuer_for(current_app.config, current_site())))
 
 
 def openid_configuration(issuer: str) -> dict[str, Any]:

@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree
 
+from flask import Response
+from flask import current_app
+from flask import jsonify
+from flask import request
 from sqlalchemy import select
 
 from mock_sf import ids
@@ -20,6 +24,7 @@ from mock_sf.models import OAuthToken
 from mock_sf.models import Organization
 from mock_sf.models import User
 from mock_sf.models import db
+from mock_sf.oauth.sites import current_site
 from mock_sf.oauth.token_response import identity_url
 from mock_sf.oauth.tokens import find_access_token
 
@@ -37,6 +42,30 @@ class IdentityError(Exception):
         super().__init__(code)
         self.status_code = status_code
         self.code = code
+
+
+def render_identity_error(exc: IdentityError) -> tuple[str, int, dict[str, str]]:
+    """The identity service answers errors as bare text codes."""
+    return exc.code, exc.status_code, {"Content-Type": "text/plain;charset=UTF-8"}
+
+
+def userinfo_endpoint() -> Response:
+    """OpenID Connect UserInfo for the bearer token's user."""
+    current_site()
+    token = bearer_token(request.headers.get("Authorization"), None)
+    return jsonify(userinfo_claims(token, current_app.config["SF_URL"]))
+
+
+def identity_endpoint(org_id: str, user_id: str) -> Response | tuple[bytes, int, dict[str, str]]:
+    """The identity URL: JSON by default, XML on ``format=xml`` or an XML Accept header."""
+    token = bearer_token(request.headers.get("Authorization"), request.args.get("oauth_token"))
+    check_identity_path(token, org_id, user_id)
+    config = current_app.config
+    version = resolve_version(request.args.get("version"), config["API_MAX_VERSION"])
+    claims = identity_claims(token, config["SF_URL"], version)
+    if wants_xml(request.args, request.headers.get("Accept", "")):
+        return to_xml(claims), 200, {"Content-Type": "application/xml;charset=UTF-8"}
+    return jsonify(claims)
 
 
 def bearer_token(authorization: str | None, query_token: str | None) -> OAuthToken:

@@ -11,12 +11,19 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from flask import Response
+from flask import current_app
+from flask import jsonify
+from flask import request
+
 from mock_sf import org_config
 from mock_sf.models import User
 from mock_sf.oauth.client_auth import authenticate_client
 from mock_sf.oauth.client_auth import read_credentials
+from mock_sf.oauth.errors import NO_STORE
 from mock_sf.oauth.errors import missing_parameter
 from mock_sf.oauth.refresh_tokens import find_refresh_token
+from mock_sf.oauth.sites import current_site
 from mock_sf.oauth.token_response import identity_url
 from mock_sf.oauth.tokens import find_access_token
 from mock_sf.org_config import AppSettings
@@ -26,6 +33,15 @@ INACTIVE = {"active": False}
 
 def _epoch(moment: datetime) -> int:
     return int(moment.replace(tzinfo=UTC).timestamp())
+
+
+def introspect_endpoint() -> tuple[Response, int, dict[str, str]]:
+    """RFC 7662 introspection for the authenticated app's tokens."""
+    current_site()
+    body = introspect(
+        request.form, request.headers.get("Authorization"), current_app.config["SF_URL"]
+    )
+    return jsonify(body), 200, NO_STORE
 
 
 def introspect(form: Mapping[str, str], authorization: str | None, sf_url: str) -> dict[str, Any]:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flask import request
 from sqlalchemy import delete
 
 from mock_sf.models import OAuthToken
 from mock_sf.models import db
+from mock_sf.oauth.errors import NO_STORE
 from mock_sf.oauth.errors import InvalidToken
 from mock_sf.oauth.errors import UnsupportedTokenType
 from mock_sf.oauth.refresh_tokens import find_refresh_token
 from mock_sf.oauth.refresh_tokens import revoke_refresh_token
+from mock_sf.oauth.sites import current_site
 from mock_sf.oauth.tokens import find_access_token
 
 TOKEN_TYPE_HINTS = frozenset({"access_token", "refresh_token"})
@@ -39,3 +42,10 @@ def revoke(params: Mapping[str, str]) -> None:
             raise InvalidToken(reason="not a live token of this org")
         db.session.execute(delete(OAuthToken).where(OAuthToken.id == access.id))
     db.session.commit()
+
+
+def revoke_endpoint() -> tuple[str, int, dict[str, str]]:
+    """Revoke a token: POST form, or Salesforce's "blind GET" with ``?token=``."""
+    current_site()
+    revoke(request.form if request.method == "POST" else request.args)
+    return "", 200, NO_STORE

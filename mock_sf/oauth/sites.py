@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import abort
+from flask import current_app
+from flask import request
 from sqlalchemy import String
 from sqlalchemy import select
 from sqlalchemy.orm import Mapped
@@ -13,6 +16,9 @@ from sqlalchemy.orm import mapped_column
 from mock_sf import ids
 from mock_sf.models import Base
 from mock_sf.models import db
+
+# The OAuth blueprint's second registration, under the site path prefix.
+SITE_BLUEPRINT = "oauth_site"
 
 
 class Network(Base):
@@ -38,6 +44,17 @@ def find_site(prefix: str, sf_url: str) -> Site | None:
     """The site whose path prefix is ``prefix``, or None if the org has none."""
     network_id = db.session.scalar(select(Network.id).where(Network.url_path_prefix == prefix))
     return None if network_id is None else Site(network_id, f"{sf_url}/{prefix}")
+
+
+def current_site() -> Site | None:
+    """The site of a request on the site path (404 if the org has no such site), else None."""
+    if request.blueprint != SITE_BLUEPRINT:
+        return None
+    config = current_app.config
+    site = find_site(config["SITE_PATH_PREFIX"].strip("/"), config["SF_URL"])
+    if site is None:
+        abort(404)
+    return site
 
 
 def seed_network(prefix: str, name: str) -> Network:

@@ -1,11 +1,13 @@
 """The RFC 8693 token exchange grant as Salesforce runs it (contract §§1–3).
 
-Order: parameters, client, "token exchange enabled" on the app, scope, handler look-up, then
-``validate_incoming_token`` and ``get_user_for_token_subject``; a new user is inserted in the same
-transaction as the token. The handler runs as its enablement's Run As user: what it inserts, and the
-new user with its Contact and Account, are owned by that user, who must have a role (a portal
-account owner must). ``@future`` calls run after the commit. Every attempt leaves an
-ExchangeAttempt row with the precise reason.
+Order (``TokenExchangeGrant._exchange``, one step each): parameters, client (then the throttle),
+"token exchange enabled" on the app, scope, handler look-up, ``validate_incoming_token``,
+``get_user_for_token_subject``, insert a new user as the Run As user, active, Permitted Users, the
+site login rule, issue tokens, log. A new user is inserted in the same transaction as the token.
+The handler runs as its enablement's Run As user: what it inserts, and the new user with its
+Contact and Account, are owned by that user, who must have a role (a portal account owner must).
+``@future`` calls run after the commit. Every attempt leaves an ExchangeAttempt row with the
+precise reason.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from sqlalchemy.exc import IntegrityError
 
 from mock_sf import org_config
 from mock_sf.handlers.base import HandlerContext
-from mock_sf.handlers.base import IntegratingAppType
 from mock_sf.handlers.base import RunAsUserRequired
 from mock_sf.handlers.base import TokenExchangeHandler
 from mock_sf.handlers.base import TokenExchangeType
 from mock_sf.handlers.base import run_as
+from mock_sf.handlers.execution import HandlerOutcome
+from mock_sf.handlers.execution import run_handler
 from mock_sf.handlers.registry import HandlerLoadError
 from mock_sf.handlers.registry import load_handler_class
 from mock_sf.models import Account
@@ -35,6 +38,7 @@ from mock_sf.models import ExchangeAttempt
 from mock_sf.models import User
 from mock_sf.models import db
 from mock_sf.oauth import throttle
+from mock_sf.oauth.client_auth import ClientCredentials
 from mock_sf.oauth.client_auth import authenticate_client
 from mock_sf.oauth.client_auth import read_credentials
 from mock_sf.oauth.errors import InvalidGrant
@@ -54,6 +58,7 @@ from mock_sf.oauth.token_response import signature
 from mock_sf.org_config import AppSettings
 from mock_sf.org_config import HandlerLink
 from mock_sf.org_config import HandlerSettings
+from mock_sf.org_config import OrgConfig
 from mock_sf.profiles import ProfileNotAllowed
 from mock_sf.profiles import assign_jit_profile
 from mock_sf.profiles import check_site_login
@@ -83,6 +88,15 @@ class TokenRequest:
     remote_addr: str = ""
 
 
+@dataclass(frozen=True)
+class SubjectToken:
+    """The ``subject_token``, the type its URN names, and the throttle's key for its subject."""
+
+    token: str
+    token_type: TokenExchangeType
+    throttle_key: str
+
+
 class _UserInsertConflict(Exception):
     """A concurrent exchange inserted the same user first."""
 
@@ -95,15 +109,16 @@ class TokenExchangeGrant:
     def __init__(self, context: HandlerContext) -> None:
         self.context = context
         self.config = context.config
+        self.limits = throttle.Limits.from_config(context.config)
+        self.now = throttle.current_time()
         self.subject_rejected = False  # a handler refused the token: counts toward the throttle
         # (consumer key, subject) once the client has authenticated; only then is a failure counted.
         self.throttle_key: tuple[str, str] | None = None
-        self.now = throttle.current_time()
         self.user_created = False  # a refused new user is rolled back: do not log its id
         self.futures: list[Callable[[], None]] = []  # the handler's @future calls
 
     def respond(self, request: TokenRequest) -> dict[str, Any]:
-        """Run the exchange; on failure roll back, keep the audit row, and re-raise."""
+        """Run the exchange and log it: on failure roll back, keep the audit row, and re-raise."""
         attempt = ExchangeAttempt(
             client_id=(request.form.get("client_id") or "")[:255] or None, outcome="failure"
         )
@@ -120,9 +135,226 @@ class TokenExchangeGrant:
             raise
         attempt.outcome = "success"
         db.session.add(attempt)
-        db.session.commit()
+        db.session.commit()  # the exchange's one commit: jti, new user, tokens and log row
         self._run_futures()
         return body
+
+    def _exchange(self, request: TokenRequest, attempt: ExchangeAttempt) -> dict[str, Any]:
+        """Salesforce's steps, in its order."""
+        form = request.form
+        subject = self._parameters(form, attempt)
+        credentials = read_credentials(form, request.authorization)
+        org, counts = self._read_setup(credentials, subject)
+        app = self._client(credentials, org, attempt)
+        self._throttle(app, subject, counts)
+        self._enabled(app)
+        scope = granted_scope(form.get("scope"), app)
+        link, handler = self._handler(app, form.get("token_handler"), subject, attempt)
+        user = self._subject_user(handler, link, app, subject, request.site)
+        if not self.user_created:
+            attempt.user_id = user.id
+        self._active(user)
+        check_permitted(app, user)  # Salesforce checks the user it logs in, a new one included
+        self._site_login(user, org, request.site)
+        attempt.user_id = user.id
+        return self._issue(org, app, user, scope, request.site)
+
+    def _parameters(self, form: Mapping[str, str], attempt: ExchangeAttempt) -> SubjectToken:
+        """``subject_token`` and ``subject_token_type``: present, at most 10,000 characters, a
+        known URN. An over-long token is refused before the client authenticates: never counted."""
+        token = form.get("subject_token") or None
+        type_urn = form.get("subject_token_type") or None
+        if token is None:
+            raise missing_parameter("subject_token")
+        if type_urn is None:
+            raise missing_parameter("subject_token_type")
+        attempt.token_type = type_urn[:255]
+        if len(token) > MAX_SUBJECT_TOKEN_LENGTH:
+            raise InvalidGrant(reason=f"subject_token has {len(token)} characters")
+        token_type = TokenExchangeType.from_urn(type_urn)
+        if token_type is None:
+            raise InvalidRequest("invalid subject token type", reason=f"unknown URN {type_urn!r}")
+        return SubjectToken(token, token_type, throttle.subject_key(token))
+
+    def _read_setup(
+        self, credentials: ClientCredentials, subject: SubjectToken
+    ) -> tuple[OrgConfig, throttle.Counts]:
+        """One SELECT: the Setup configuration's version (the cached copy is reloaded if it
+        moved) and the throttle's counts for the claimed client and the token's subject."""
+        version, *counts = db.session.execute(
+            select(
+                org_config.version_column(),
+                *throttle.count_columns(
+                    credentials.client_id or "",
+                    subject.throttle_key,
+                    self.limits,
+                    self.now,
+                ),
+            )
+        ).one()
+        return org_config.at_version(version), throttle.Counts(*counts)
+
+    def _client(
+        self, credentials: ClientCredentials, org: OrgConfig, attempt: ExchangeAttempt
+    ) -> AppSettings:
+        """The connected app, authenticated."""
+        app = authenticate_client(credentials, org)
+        attempt.client_id, attempt.app_id = app.consumer_key, app.id
+        return app
+
+    def _throttle(self, app: AppSettings, subject: SubjectToken, counts: throttle.Counts) -> None:
+        """429 while the subject or the app is locked; from here on a refused token counts."""
+        throttle.check(counts, self.limits, self.now, app.consumer_key, subject.throttle_key)
+        self.throttle_key = (app.consumer_key, subject.throttle_key)
+
+    def _enabled(self, app: AppSettings) -> None:
+        """The app's "Enable Token Exchange Flow"."""
+        if not app.is_token_exchange_enabled:
+            raise UnsupportedGrantType(
+                reason=f"token exchange is not enabled on {app.developer_name}"
+            )
+
+    def _handler(
+        self, app: AppSettings, name: str | None, subject: SubjectToken, attempt: ExchangeAttempt
+    ) -> tuple[HandlerLink, TokenExchangeHandler]:
+        """The handler enablement, and the handler running as its Run As user with its own
+        ``@future`` queue."""
+        link = find_handler_link(app, name, subject.token_type)
+        attempt.handler = link.handler.developer_name
+        context = replace(self.context, run_as_user_id=link.run_as_user_id, futures=[])
+        self.futures = context.futures
+        try:
+            return link, load_handler_class(link.handler.handler_class)(context)
+        except HandlerLoadError as exc:
+            raise InvalidRequest(HANDLER_NOT_FOUND, reason=str(exc)) from exc
+
+    def _subject_user(
+        self,
+        handler: TokenExchangeHandler,
+        link: HandlerLink,
+        app: AppSettings,
+        subject: SubjectToken,
+        site: Site | None,
+    ) -> User:
+        """Validate, map the user, insert a new one as Run As; once more if a concurrent first
+        exchange of the same subject won the insert (the second run finds that user, or refuses a
+        replayed jti)."""
+        network_id = site.network_id if site else None
+        try:
+            return self._map_user(handler, link, app, subject, network_id)
+        except _UserInsertConflict:
+            db.session.rollback()
+            self.futures.clear()
+            try:
+                return self._map_user(handler, link, app, subject, network_id)
+            except _UserInsertConflict as exc:
+                raise InvalidGrant(reason=f"user insert failed twice: {exc}") from exc
+
+    def _map_user(
+        self,
+        handler: TokenExchangeHandler,
+        link: HandlerLink,
+        app: AppSettings,
+        subject: SubjectToken,
+        network_id: str | None,
+    ) -> User:
+        outcome = run_handler(
+            handler,
+            app.developer_name,
+            subject.token,
+            subject.token_type,
+            handler_name=link.handler.developer_name,
+            network_id=network_id,
+            can_create_user=link.handler.is_user_creation_allowed,
+            logger=self.context.logger,
+        )
+        self._validated(outcome)
+        user = self._mapped(outcome, link)
+        if inspect(user).transient:
+            self._insert_new_user(user, link)
+        return user
+
+    def _validated(self, outcome: HandlerOutcome) -> None:
+        """``validate_incoming_token`` accepted the token; a refusal counts toward the throttle."""
+        if outcome.is_valid:
+            return
+        self.subject_rejected = True
+        if outcome.result is None:
+            raise InvalidRequest(
+                VALIDATION_FAILED, reason=f"handler raised {outcome.error!r}"
+            ) from outcome.error
+        raise InvalidRequest(
+            outcome.result.custom_error_msg or VALIDATION_FAILED,
+            reason=outcome.result.reason or "handler returned is_valid=False",
+        )
+
+    def _mapped(self, outcome: HandlerOutcome, link: HandlerLink) -> User:
+        """``get_user_for_token_subject`` returned a user."""
+        if isinstance(outcome.error, RunAsUserRequired):
+            raise InvalidGrant(reason=no_run_as_user(link)) from outcome.error
+        if outcome.error is not None:
+            raise InvalidGrant(
+                reason=f"get_user_for_token_subject raised {outcome.error!r}"
+            ) from outcome.error
+        if outcome.user is None:
+            raise InvalidGrant(
+                reason="handler mapped no user (user creation allowed:"
+                f" {link.handler.is_user_creation_allowed})"
+            )
+        return outcome.user
+
+    def _insert_new_user(self, user: User, link: HandlerLink) -> None:
+        """A new user: creation allowed, a Run As user, a profile the rules allow; inserted as
+        the Run As user, in this transaction."""
+        if not link.handler.is_user_creation_allowed:
+            raise InvalidGrant(reason="handler returned a new user but creation is off")
+        if link.run_as_user_id is None:
+            raise InvalidGrant(reason=no_run_as_user(link))
+        try:
+            assign_jit_profile(
+                user,
+                link.handler.jit_profile_id,
+                self.config["JIT_PROFILE"],
+                allow_standard_external=self.config["ALLOW_STANDARD_EXTERNAL_PROFILES"],
+            )
+        except ProfileNotAllowed as exc:
+            raise InvalidGrant(reason=str(exc)) from exc
+        insert_as_run_as_user(user, link.run_as_user_id)
+        try:
+            db.session.flush()
+        except IntegrityError as exc:
+            raise _UserInsertConflict(str(exc.orig)) from exc
+        self.user_created = True
+
+    def _active(self, user: User) -> None:
+        """An inactive user cannot log in."""
+        if not user.is_active:
+            raise InvalidGrant("inactive user", reason=f"user {user.id} is inactive")
+
+    def _site_login(self, user: User, org: OrgConfig, site: Site | None) -> None:
+        """On a site, the Spring '21 rule on standard external profiles."""
+        if site is None:
+            return
+        profile = org.profiles.get(profile_id_of(user)) or user.profile
+        try:
+            check_site_login(user, profile)
+        except ProfileNotAllowed as exc:
+            raise InvalidGrant(reason=str(exc)) from exc
+
+    def _issue(
+        self, org: OrgConfig, app: AppSettings, user: User, scope: str, site: Site | None
+    ) -> dict[str, Any]:
+        """Stage the token rows and build the body (``respond`` commits)."""
+        return issue_tokens(
+            self.config,
+            signing_keys(),
+            org_id=org.org_id,
+            user=user,
+            app=app,
+            scope=scope,
+            site=site,
+            new_refresh_token=grants_refresh_token(scope),
+        )
 
     def _run_futures(self) -> None:
         """Each @future call in its own transaction; one that fails is logged, as Apex does."""
@@ -133,149 +365,6 @@ class TokenExchangeGrant:
             except Exception:
                 db.session.rollback()
                 self.context.logger.exception("@future call %r failed", call)
-
-    def _exchange(self, request: TokenRequest, attempt: ExchangeAttempt) -> dict[str, Any]:
-        form = request.form
-        subject_token = form.get("subject_token") or None
-        type_urn = form.get("subject_token_type") or None
-        if subject_token is None:
-            raise missing_parameter("subject_token")
-        if type_urn is None:
-            raise missing_parameter("subject_token_type")
-        attempt.token_type = type_urn[:255]
-        if len(subject_token) > MAX_SUBJECT_TOKEN_LENGTH:
-            # Refused before the client authenticates and before any handler: never counted.
-            raise InvalidGrant(reason=f"subject_token has {len(subject_token)} characters")
-        token_type = TokenExchangeType.from_urn(type_urn)
-        if token_type is None:
-            raise InvalidRequest("invalid subject token type", reason=f"unknown URN {type_urn!r}")
-
-        credentials = read_credentials(form, request.authorization)
-        # One round trip: the Setup configuration's version and the throttle's counts.
-        limits = throttle.Limits.from_config(self.config)
-        subject = throttle.subject_key(subject_token)
-        client_id = credentials.client_id or ""
-        version, *counts = db.session.execute(
-            select(
-                org_config.version_column(),
-                *throttle.count_columns(client_id, subject, limits, self.now),
-            )
-        ).one()
-        org = org_config.at_version(version)
-        app = authenticate_client(credentials, org)
-        attempt.client_id, attempt.app_id = app.consumer_key, app.id
-        throttle.check(throttle.Counts(*counts), limits, self.now, app.consumer_key, subject)
-        self.throttle_key = (app.consumer_key, subject)
-        if not app.is_token_exchange_enabled:
-            raise UnsupportedGrantType(
-                reason=f"token exchange is not enabled on {app.developer_name}"
-            )
-        scope = granted_scope(form.get("scope"), app)
-        link = find_handler_link(app, form.get("token_handler"), token_type)
-        attempt.handler = link.handler.developer_name
-        # The handler runs as the enablement's Run As user, with its own @future queue.
-        context = replace(self.context, run_as_user_id=link.run_as_user_id, futures=[])
-        self.futures = context.futures
-        try:
-            handler = load_handler_class(link.handler.handler_class)(context)
-        except HandlerLoadError as exc:
-            raise InvalidRequest(HANDLER_NOT_FOUND, reason=str(exc)) from exc
-
-        network_id = request.site.network_id if request.site else None
-        try:
-            user = self._map_user(handler, link, app, subject_token, token_type, network_id)
-        except _UserInsertConflict:
-            # Another first exchange for the same subject won the insert: start again, the
-            # second run finds that user (or refuses a replayed jti).
-            db.session.rollback()
-            self.futures.clear()
-            try:
-                user = self._map_user(handler, link, app, subject_token, token_type, network_id)
-            except _UserInsertConflict as exc:
-                raise InvalidGrant(reason=f"user insert failed twice: {exc}") from exc
-        if not self.user_created:
-            attempt.user_id = user.id
-        if not user.is_active:
-            raise InvalidGrant("inactive user", reason=f"user {user.id} is inactive")
-        # Salesforce checks the user it is about to log in, a just-created one included.
-        check_permitted(app, user)
-        if request.site is not None:
-            try:
-                check_site_login(user, org.profiles.get(profile_id_of(user)) or user.profile)
-            except ProfileNotAllowed as exc:
-                raise InvalidGrant(reason=str(exc)) from exc
-        attempt.user_id = user.id
-        return issue_tokens(
-            self.config,
-            signing_keys(),
-            org_id=org.org_id,
-            user=user,
-            app=app,
-            scope=scope,
-            site=request.site,
-            new_refresh_token=grants_refresh_token(scope),
-        )
-
-    def _map_user(
-        self,
-        handler: TokenExchangeHandler,
-        link: HandlerLink,
-        app: AppSettings,
-        subject_token: str,
-        token_type: TokenExchangeType,
-        network_id: str | None,
-    ) -> User:
-        can_create = link.handler.is_user_creation_allowed
-        # Handlers are plug-in code: like Apex, an exception in one fails the exchange, not the
-        # server.
-        try:
-            result = handler.validate_incoming_token(
-                app.developer_name, IntegratingAppType.CA, subject_token, token_type
-            )
-        except Exception as exc:
-            self.context.logger.exception("handler %s raised", link.handler.developer_name)
-            self.subject_rejected = True
-            raise InvalidRequest(VALIDATION_FAILED, reason=f"handler raised {exc!r}") from exc
-        if not result.is_valid:
-            self.subject_rejected = True
-            raise InvalidRequest(
-                result.custom_error_msg or VALIDATION_FAILED,
-                reason=result.reason or "handler returned is_valid=False",
-            )
-        try:
-            user = handler.get_user_for_token_subject(
-                network_id, result, can_create, app.developer_name, IntegratingAppType.CA
-            )
-        except RunAsUserRequired as exc:
-            raise InvalidGrant(reason=no_run_as_user(link)) from exc
-        except Exception as exc:
-            self.context.logger.exception("handler %s raised", link.handler.developer_name)
-            raise InvalidGrant(reason=f"get_user_for_token_subject raised {exc!r}") from exc
-        if user is None:
-            raise InvalidGrant(
-                reason=f"handler mapped no user (user creation allowed: {can_create})"
-            )
-        if inspect(user).transient:
-            if not can_create:
-                raise InvalidGrant(reason="handler returned a new user but creation is off")
-            if link.run_as_user_id is None:
-                raise InvalidGrant(reason=no_run_as_user(link))
-            try:
-                assign_jit_profile(
-                    user,
-                    link.handler.jit_profile_id,
-                    self.config["JIT_PROFILE"],
-                    allow_standard_external=self.config["ALLOW_STANDARD_EXTERNAL_PROFILES"],
-                )
-            except ProfileNotAllowed as exc:
-                raise InvalidGrant(reason=str(exc)) from exc
-            insert_as_run_as_user(user, link.run_as_user_id)
-            try:
-                db.session.flush()
-            except IntegrityError as exc:
-                raise _UserInsertConflict(str(exc.orig)) from exc
-            self.user_created = True
-        return user
 
 
 def no_run_as_user(link: HandlerLink) -> str:

@@ -18,8 +18,9 @@ from sqlalchemy import inspect
 
 from mock_sf import org_config
 from mock_sf.handlers.base import HandlerContext
-from mock_sf.handlers.base import IntegratingAppType
 from mock_sf.handlers.base import TokenExchangeType
+from mock_sf.handlers.execution import HandlerOutcome
+from mock_sf.handlers.execution import run_handler
 from mock_sf.handlers.registry import HandlerLoadError
 from mock_sf.handlers.registry import load_handler_class
 from mock_sf.models import ConnectedApp
@@ -235,32 +236,31 @@ def _score(variant: Variant, token: ForgedToken, app: AppSettings, context: Hand
         handler = load_handler_class(link.handler.handler_class)(context)
     except (LookupError, HandlerLoadError) as exc:
         return Row(variant, "skip", "not run", str(exc))
-    outcome = _run_handler(handler, app, token.token, token_type)
-    return _verdict(variant, outcome, link.handler.developer_name)
+    run = run_handler(
+        handler,
+        app.developer_name,
+        token.token,
+        token_type,
+        handler_name=link.handler.developer_name,
+        network_id=None,
+        can_create_user=False,
+        logger=context.logger,
+    )
+    return _verdict(variant, _outcome(run), link.handler.developer_name)
 
 
-def _run_handler(
-    handler: Any, app: AppSettings, token: str, token_type: TokenExchangeType
-) -> _Outcome:
-    # Handlers are plug-in code: one that raises fails its row, not the scorecard.
-    try:
-        result = handler.validate_incoming_token(
-            app.developer_name, IntegratingAppType.CA, token, token_type
-        )
-    except Exception as exc:
-        return _Outcome(False, "handler_error", f"validate_incoming_token raised {exc!r}")
-    if not result.is_valid:
-        reason = result.reason or result.custom_error_msg or "is_valid=False"
-        return _Outcome(False, result.check, reason)
-    try:
-        user = handler.get_user_for_token_subject(
-            None, result, False, app.developer_name, IntegratingAppType.CA
-        )
-    except Exception as exc:
-        return _Outcome(True, reason=f"get_user_for_token_subject raised {exc!r}")
-    if user is None or inspect(user).transient:
+def _outcome(run: HandlerOutcome) -> _Outcome:
+    """The scorecard's reading of a handler run: one that raises fails its row, not the card."""
+    if run.result is None:
+        return _Outcome(False, "handler_error", f"{run.method} raised {run.error!r}")
+    if not run.result.is_valid:
+        reason = run.result.reason or run.result.custom_error_msg or "is_valid=False"
+        return _Outcome(False, run.result.check, reason)
+    if run.error is not None:
+        return _Outcome(True, reason=f"{run.method} raised {run.error!r}")
+    if run.user is None or inspect(run.user).transient:
         return _Outcome(True, reason="valid, but no existing user maps to its subject")
-    return _Outcome(True, user=f"{user.name} ({user.username})")
+    return _Outcome(True, user=f"{run.user.name} ({run.user.username})")
 
 
 def _verdict(variant: Variant, outcome: _Outcome, handler: str) -> Row:
