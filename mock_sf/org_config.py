@@ -45,7 +45,8 @@ CACHED_MODELS = (
     Organization,
     Profile,
 )
-CACHED_TABLES = frozenset(model.__tablename__ for model in CACHED_MODELS)
+# Table objects, not names: other apps in the process (portal, mock_idp) have their own tables.
+CACHED_TABLES = frozenset(model.__table__ for model in CACHED_MODELS)
 VERSION_ROW = 1
 
 
@@ -268,7 +269,7 @@ def _bump_on_statement(state: ORMExecuteState) -> None:
     if state.is_select:
         return
     table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) in CACHED_TABLES:
+    if table is not None and table in CACHED_TABLES:
         bump(state.session)
 
 
