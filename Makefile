@@ -4,10 +4,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint format system-deps saml-deps node-deps clean
+.PHONY: demo serve test bench lint format system-deps saml-deps node-deps clean
 
 demo: $(STAMP) saml-deps
 	$(BIN)/python -m devstack
+
+# Production mode: gunicorn (SERVE_WORKERS sync workers per app, bound to SERVE_HOST), the demo org
+# seeded, demo controls off (SERVE_DEMO_CONTROLS=1 turns them on). See `python -m devstack --help`.
+serve: $(STAMP) saml-deps
+	$(BIN)/python -m devstack --serve
 
 test: $(STAMP) system-deps node-deps
 	$(BIN)/ruff check .
