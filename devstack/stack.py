@@ -61,6 +61,28 @@ TLS_FILES = {"ca": "ca.pem", "cert": "server.pem", "key": "server-key.pem"}
 FREE_PORTS: dict[str, int] = {app.name: 0 for app in APPS}
 
 
+def gunicorn_command(
+    entry: str, host: str, port: str | int, workers: int, extra: list[str] | None = None
+) -> list[str]:
+    """gunicorn serving the WSGI `entry` ("package:create_app()") as the stack serves its apps."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",  # measured faster than gthread for these apps, with a far better p99
+        "--graceful-timeout",
+        "5",  # stop() waits 8 s before it kills
+        "--no-control-socket",  # one default path (~/.gunicorn) for the four servers
+        *(extra or []),
+        entry,
+    ]
+
+
 class StackError(RuntimeError):
     """An app of the stack failed to initialise or to start."""
 
@@ -215,22 +237,7 @@ class Stack:
             tls = ["--cert", cert, "--key", key] if app.tls else []
             return self._flask(app, "run", "--no-reload", "--host", self.bind, "--port", port, *tls)
         tls = ["--certfile", cert, "--keyfile", key] if app.tls else []
-        return [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"{self.bind}:{port}",
-            "--workers",
-            str(self.workers),
-            "--worker-class",
-            "sync",  # measured faster than gthread for these apps, with a far better p99
-            "--graceful-timeout",
-            "5",  # stop() waits 8 s before it kills
-            "--no-control-socket",  # one default path (~/.gunicorn) for the four servers
-            *tls,
-            f"{app.package}:create_app()",
-        ]
+        return gunicorn_command(f"{app.package}:create_app()", self.bind, port, self.workers, tls)
 
     def _spawn(self, app: App) -> None:
         with self.log_path(app.name).open("ab") as log:
