@@ -4,16 +4,28 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint format system-deps saml-deps node-deps clean
+.PHONY: demo serve test bench lint format system-deps saml-deps node-deps clean
 
 demo: $(STAMP) saml-deps
 	$(BIN)/python -m devstack
+
+# Production mode: gunicorn (SERVE_WORKERS sync workers per app, bound to SERVE_HOST), the demo org
+# seeded, demo controls off (SERVE_DEMO_CONTROLS=1 turns them on). See `python -m devstack --help`.
+serve: $(STAMP) saml-deps
+	$(BIN)/python -m devstack --serve
 
 test: $(STAMP) system-deps node-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+# The load generator is Debian's wrk (C, epoll): a Python client cannot drive 16 connections at
+# thousands of requests a second on 2 cores. Installed here as root when missing.
+bench: $(STAMP) saml-deps
+	@command -v wrk >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "bench: installing Debian's wrk"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+		else echo "bench: wrk is missing (apt-get install wrk)"; exit 1; fi; }
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
@@ -31,15 +43,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Outside Python the tests need a Chromium (Playwright cannot download its own browsers here) and
-# xmlsec1 (pysaml2, the independent SAML service provider in the interop tests). As root with
+# Outside Python the tests need a Chromium (Playwright cannot download its own browsers here),
+# xmlsec1 (pysaml2, the independent SAML service provider in the interop tests) and wrk (the
+# benchmark's load generator, for tests/bench's smoke run). As root with
 # apt-get they are installed from Debian's packages; otherwise Playwright's Chromium is used.
 system-deps: $(STAMP)
 	@missing=""; \
 	if [ -z "$$CHROMIUM_PATH" ] && [ ! -x /usr/bin/chromium ]; then missing="$$missing chromium"; fi; \
 	command -v xmlsec1 >/dev/null 2>&1 || missing="$$missing xmlsec1"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	if [ -z "$$missing" ]; then \
-		echo "system-deps: chromium and xmlsec1 present"; \
+		echo "system-deps: chromium, xmlsec1 and wrk present"; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		echo "system-deps: installing Debian packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mock_idp import config
 from mock_idp import forge
@@ -42,6 +43,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.update(test_config)
     config.finalize(app.config, app.instance_path)
+    if proxies := int(app.config["TRUSTED_PROXIES"]):  # the throttle keys on the client address
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     # database
     models.init_app(app)

@@ -26,6 +26,9 @@ def defaults() -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "DEMO_CONTROLS": False,
+        # Reverse proxies (load balancers) in front that set X-Forwarded-For/-Proto/-Host: the
+        # login throttle's client address comes from there only when this is above 0.
+        "TRUSTED_PROXIES": 0,
         "PASSWORD_HASH_PROFILE": "default",
         "ACCESS_TOKEN_AUDIENCE": "api://default",
         "ACCESS_TOKEN_LIFETIME": 3600,
@@ -81,11 +84,24 @@ def finalize(config: MutableMapping[str, Any], instance_path: str) -> None:
 
 
 def load_or_create_secret_key(path: Path) -> str:
-    """Read the persisted session secret, creating it (mode 0600) on first start."""
-    if path.exists():
+    """Read the persisted session secret, creating it (mode 0600) on first start.
+
+    The file appears whole (a finished temp file linked into place): workers starting at once
+    agree on the first one written, and none reads half of it.
+    """
+    try:
         return path.read_text().strip()
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another worker won the race: its key is the key
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()

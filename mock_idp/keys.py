@@ -2,16 +2,23 @@
 
 The key file holds the active key first, then the previous keys with the time after which no token
 they signed can still be valid (`retire_after`); JWKS publishes a key until then. A running app
-notices a rotation done by another process by checking the file's mtime at most once a second.
+notices a rotation done by another process (another gunicorn worker, the CLI) by checking the
+file's mtime at most once a second, and at once when it serves the JWKS or meets an unknown kid.
+The file appears whole (a finished temp file linked into place), so workers starting together
+agree on one key, and rotations take a lock on a file beside it, so none is lost.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -116,6 +123,8 @@ class KeyStore:
     def public_key_for(self, token: str) -> rsa.RSAPublicKey:
         """The published public key named by the token's kid; jwt.InvalidTokenError otherwise."""
         kid = jwt.get_unverified_header(token).get("kid")
+        if isinstance(kid, str) and kid not in self._by_kid:
+            self.refresh_if_changed(force=True)  # signed by a worker that has just rotated?
         key = self._by_kid.get(kid) if isinstance(kid, str) else None
         if key is None or not self._published(key, int(self._clock())):
             raise jwt.InvalidTokenError("unknown kid")
@@ -160,7 +169,7 @@ class KeyStore:
         """Add a new active key; the old active one stays published until `retire_after`."""
         if self._path is None:
             raise RuntimeError("this key store has no file to rotate")
-        with self._lock:
+        with self._lock, file_lock(self._path):
             entries = json.loads(self._path.read_text())["keys"]
             now = int(self._clock())
             kept = [
@@ -178,12 +187,13 @@ class KeyStore:
             self._load([new, *kept])
             return new["kid"]
 
-    def refresh_if_changed(self, now: float | None = None) -> bool:
-        """Reload if another process rewrote the key file; stats it at most once a second."""
+    def refresh_if_changed(self, now: float | None = None, *, force: bool = False) -> bool:
+        """Reload if another process rewrote the key file; stats it at most once a second
+        unless `force`d."""
         if self._path is None:
             return False
         now = time.monotonic() if now is None else now
-        if now - self._checked_at < RELOAD_INTERVAL:
+        if not force and now - self._checked_at < RELOAD_INTERVAL:
             return False
         with self._lock:
             self._checked_at = now
@@ -211,17 +221,36 @@ def generate_jwk(taken: set[str] | None = None) -> dict[str, Any]:
 
 
 def _write_private(path: Path, data: dict[str, Any], *, exclusive: bool) -> None:
-    if exclusive:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    """Write `path` (mode 0600) so that no other process ever sees half of it.
+
+    `exclusive`: only if it does not exist yet; a file another process made first is kept.
+    """
+    # A temp name of this writer's own: two workers never write into one temp file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=2)
-        return
-    # Write aside and rename, so a reader in another process never sees half a file.
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+        if not exclusive:
+            os.replace(tmp, path)
+            return
+        try:
+            os.link(tmp, path)  # atomic, and fails if the file exists
+        except FileExistsError:
+            pass  # another worker started first: its key is the key
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `<path>.lock`: one process (or thread) of this host at a time."""
+    fd = os.open(path.with_name(path.name + ".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def max_token_lifetime(config: Any) -> int:
@@ -240,8 +269,9 @@ def init_app(app: Flask) -> None:
     )
 
 
-def key_store() -> KeyStore:
-    """The current app's key store, reloaded if another process rotated the keys."""
+def key_store(*, latest: bool = False) -> KeyStore:
+    """The current app's key store, reloaded if another process rotated the keys (checked at
+    most once a second; at once when `latest`)."""
     store: KeyStore = current_app.extensions["mock_idp.keys"]
-    store.refresh_if_changed()
+    store.refresh_if_changed(force=latest)
     return store

@@ -149,16 +149,24 @@ def finalize(app: Flask) -> None:
 
 
 def persistent_secret_key(path: Path) -> str:
-    """A random key generated once and kept (mode 0600) so restarts keep sessions."""
+    """A random key generated once and kept (mode 0600) so restarts keep sessions.
+
+    The file appears whole (a finished temp file linked into place): workers starting at once
+    agree on the first one written, and none reads half of it.
+    """
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
-    key = secrets.token_hex(32)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won the race: its key is the key
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()

@@ -119,12 +119,24 @@ def check_login_settings(config: dict[str, Any]) -> None:
 
 
 def load_secret_key(path: Path) -> str:
-    """Read the instance's secret key, creating it (mode 0600) on first start."""
+    """Read the instance's secret key, creating it (mode 0600) on first start.
+
+    The file appears whole (a finished temp file linked into place): workers starting at once
+    agree on the first one written, and none reads half of it.
+    """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
         return path.read_text().strip()
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w") as file:
-        file.write(key)
-    return key
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another worker won the race: its key is the key
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()

@@ -11,7 +11,8 @@ from mock_idp.keys import key_store
 
 def keys() -> Response:
     """GET {issuer}/v1/keys: public keys only, briefly cacheable."""
-    response = jsonify(key_store().public_jwks())
+    # The file as it is now: another worker may have rotated and be signing with the new key.
+    response = jsonify(key_store(latest=True).public_jwks())
     response.cache_control.public = True
     response.cache_control.max_age = current_app.config["JWKS_MAX_AGE"]
     return response

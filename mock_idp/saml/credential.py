@@ -22,6 +22,8 @@ from cryptography.x509.oid import NameOID
 from flask import Flask
 from flask import current_app
 
+from mock_idp.keys import file_lock
+
 CERT_FILE = "saml-signing-cert.pem"
 CERT_DAYS = 3650
 SUBJECT = "mock-idp DEV-ONLY SAML signing"
@@ -75,17 +77,29 @@ def load_or_create(instance_path: Path, keys: list[rsa.RSAPrivateKey]) -> Signin
     `keys` are the IdP's parsed private keys, active first: they are parsed once, by the key store.
     """
     cert_path = instance_path / CERT_FILE
-    if cert_path.exists():
-        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        for key in keys:
-            if _same_key(key, cert):
-                return SigningCredential(key, cert)
-    key = keys[0]
-    cert = self_signed_certificate(key)
-    tmp = cert_path.with_suffix(".tmp")
-    tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    os.replace(tmp, cert_path)
-    return SigningCredential(key, cert)
+    found = _certifying(cert_path, keys)
+    if found is not None:
+        return found
+    # One maker at a time, so workers starting at once publish (and pin) the same certificate.
+    with file_lock(cert_path):
+        found = _certifying(cert_path, keys)
+        if found is not None:
+            return found
+        key = keys[0]
+        cert = self_signed_certificate(key)
+        tmp = cert_path.with_name(f".{cert_path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        os.replace(tmp, cert_path)
+        return SigningCredential(key, cert)
+
+
+def _certifying(cert_path: Path, keys: list[rsa.RSAPrivateKey]) -> SigningCredential | None:
+    """The stored certificate with the key it certifies, if it certifies one of `keys`."""
+    if not cert_path.exists():
+        return None
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    key = next((key for key in keys if _same_key(key, cert)), None)
+    return SigningCredential(key, cert) if key is not None else None
 
 
 def init_app(app: Flask) -> None:

@@ -1,39 +1,31 @@
-"""make bench: the report's shape and zero errors against a real stack (never its timings)."""
+"""make bench: a smoke-sized run against a real gunicorn stack (its shape, never its timings)."""
 
 from __future__ import annotations
 
 import json
-import re
-import threading
-from collections.abc import Iterator
-from dataclasses import replace
+import shutil
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
-import requests
 
-from bench.__main__ import QUICK
 from bench.__main__ import main
 from bench.__main__ import parse_args
-from bench.load import Limits
-from bench.load import Result
-from bench.load import measure
 from bench.report import COLUMNS
-from bench.runner import run
-from bench.scenarios import Target
-from devstack import FREE_PORTS
-from devstack import Stack
+from bench.report import Report
+from bench.wrk import Request
 
-SCENARIOS = [
-    "sf_token_exchange",
-    "sf_query_cases",
-    "sf_create_case",
-    "idp_client_credentials",
-    "sf_healthz",
+QUICK_SCENARIOS = [
+    "hello_world",
+    "exchange_access_token",
+    "support_page",
+    "exchange_access_token_200_users",
+    "support_page_60_cases",
 ]
 RESULT_KEYS = {
-    "scenario",
-    "concurrency",
+    "name",
+    "group",
+    "what",
     "requests",
     "errors",
     "seconds",
@@ -41,166 +33,85 @@ RESULT_KEYS = {
     "p50_ms",
     "p95_ms",
     "p99_ms",
+    "max_ms",
+    "client_cores",
+    "server_cores",
     "first_error",
 }
-# Quick-mode request counts with a time cap no test machine reaches, so the counts are exact.
-LIMITS = replace(QUICK, seconds=120.0)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A stack of this module's own: the benchmark adds cases and uses up tokens."""
-    with Stack(tmp_path_factory.mktemp("bench"), ports=FREE_PORTS) as running:
-        yield running
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (make system-deps)")
+def test_a_quick_run_measures_every_scenario_without_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--quick", "--types", "access_token", "--out", str(tmp_path)]) == 0
 
-
-@pytest.fixture(scope="module")
-def target(stack: Stack) -> Target:
-    return Target(stack.urls["idp"], stack.urls["sf"], stack.urls["portal"])
-
-
-def test_quick_run_measures_every_scenario_at_both_levels_without_errors(target: Target) -> None:
-    report = run(target, LIMITS, (1, 4), started_stack=True)
-
-    body = report.as_dict()
-    assert [(r["scenario"], r["concurrency"]) for r in body["results"]] == [
-        (name, level) for name in SCENARIOS for level in (1, 4)
-    ]
+    body = json.loads((tmp_path / "bench.json").read_text())
+    assert [r["name"] for r in body["results"]] == QUICK_SCENARIOS
     assert body["skipped"] == []
     for result in body["results"]:
         assert set(result) == RESULT_KEYS
-        assert (result["requests"], result["errors"], result["first_error"]) == (20, 0, None)
-        assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
-        assert result["rps"] > 0
-    assert body["target"] == {
-        "idp_url": target.idp_url,
-        "sf_url": target.sf_url,
-        "portal_url": target.portal_url,
-        "started_stack": True,
+        assert result["errors"] == 0 and result["first_error"] is None, result
+        assert result["requests"] > 0
+        assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"] <= result["max_ms"]
+    # Counts, not timings: every login exchanged exactly once, and the growth really happened.
+    assert body["facts"]["exchanges_per_login"] == 1
+    assert (body["facts"]["users_added"], body["facts"]["cases_added"]) == (190, 50)
+    assert set(body["ratios"]) == {
+        "exchange_access_token_vs_hello",
+        "exchange_access_token_200_users_vs_hello",
+        "users_growth_p50",
+        "users_growth_rps",
+        "cases_growth_p50",
+        "cases_growth_p95",
     }
-    assert body["settings"] == {
-        "requests": 20,
-        "seconds": 120.0,
-        "warmup": 2,
-        "one_shot_requests": 20,
-        "concurrency": [1, 4],
-    }
-    lines = report.table().splitlines()
-    assert re.split(r"\s{2,}", lines[0].strip()) == list(COLUMNS)
-    assert [line.split()[:4] for line in lines[2:]] == [
-        [name, str(level), "20", "0"] for name in SCENARIOS for level in (1, 4)
+    assert [t["what"] for t in body["targets"]] == [
+        "access_token exchange vs hello world",
+        "access_token exchange p99",
+        "Support page p95",
+        "exchanges per login",
+        "exchange p50, 100,000 vs 10 users",
+        "Support page p50, 10,000 vs 10 cases",
     ]
-
-
-def test_cli_measures_a_running_stack_and_writes_json(
-    target: Target, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "reports" / "bench.json"
-    code = main(
-        [
-            "--quick",
-            "--idp-url",
-            target.idp_url,
-            "--sf-url",
-            f"{target.sf_url}/",
-            "--only",
-            "sf_healthz",
-            "--only",
-            "idp_client_credentials",
-            "--concurrency",
-            "2",
-            "--json",
-            str(out),
-        ]
-    )
-
-    assert code == 0
-    body = json.loads(out.read_text())
-    assert body["target"]["started_stack"] is False
-    assert body["target"]["sf_url"] == target.sf_url
-    assert [(r["scenario"], r["concurrency"], r["errors"]) for r in body["results"]] == [
-        ("idp_client_credentials", 2, 0),
-        ("sf_healthz", 2, 0),
-    ]
+    assert body["machine"]["cpus"] >= 1 and body["machine"]["wrk"].startswith("wrk ")
+    assert body["settings"]["workers"] == 2 and body["settings"]["server"] == "gunicorn"
+    svg = ElementTree.parse(tmp_path / "bench.svg").getroot()
+    labels = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert all(name in labels for name in QUICK_SCENARIOS)
     printed = capsys.readouterr().out
-    assert "sf_healthz" in printed and "p99 ms" in printed and str(out) in printed
+    assert "exchange_access_token" in printed and "p99 ms" in printed
 
 
-def test_a_scenario_that_cannot_prepare_says_why_and_the_rest_count_errors(
-    target: Target,
-) -> None:
-    # mock_sf in the IdP's place: no forge there, and no IdP token endpoint either.
-    wrong = Target(idp_url=target.sf_url, sf_url=target.sf_url)
-    report = run(wrong, replace(LIMITS, requests=3, warmup=0), (1,))
-
-    assert [name for name, _ in report.skipped] == SCENARIOS[:3]
-    for _, reason in report.skipped:
-        assert reason == (
-            f"the IdP forge at {target.sf_url}/_demo/forge answered 404 "
-            "(is the IdP running with IDP_DEMO_CONTROLS=1?)"
-        )
-    by_name = {r.scenario: r for r in report.results}
-    assert list(by_name) == ["idp_client_credentials", "sf_healthz"]
-    refused = by_name["idp_client_credentials"]
-    assert (refused.requests, refused.errors) == (3, 3)
-    assert str(refused.first_error).startswith("HTTP 404: ")
-    assert by_name["sf_healthz"].errors == 0
-    assert "skipped sf_token_exchange: the IdP forge" in report.table()
+# --- the parts alone, without servers -------------------------------------------------------
 
 
-# --- the driver alone, without servers ------------------------------------------------------
+@pytest.mark.parametrize(
+    "request_",
+    [
+        Request("POST", "/x", {}, "a\tb"),
+        Request("GET", "/x\n", {}),
+        Request("GET", "/x", {"Cookie": "a|b"}),
+    ],
+)
+def test_a_request_that_cannot_be_one_line_is_refused(request_: Request) -> None:
+    with pytest.raises(ValueError, match="cannot hold tabs, newlines or"):
+        request_.line()
 
 
-def fake_response(status: int) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response._content = b'{"error": "nope"}'
-    return response
-
-
-def test_every_index_is_used_once_and_failures_are_counted_not_raised() -> None:
-    seen: list[int] = []
-    lock = threading.Lock()
-
-    def call(session: requests.Session, index: int) -> requests.Response:
-        with lock:
-            seen.append(index)
-        if index % 5 == 0:
-            raise requests.ConnectionError("refused")
-        return fake_response(500 if index % 5 == 1 else 200)
-
-    result = measure("fake", call, 4, Limits(requests=40, seconds=60, warmup=3, one_shot=40))
-
-    assert sorted(seen) == list(range(43))
-    assert (result.requests, result.errors, len(result.latencies_ms)) == (40, 16, 40)
-    assert result.first_error in {"ConnectionError: refused", 'HTTP 500: {"error": "nope"}'}
-
-
-def test_the_time_cap_stops_a_scenario_by_itself() -> None:
-    result = measure(
-        "fake",
-        lambda session, index: fake_response(200),
-        1,
-        Limits(requests=10**9, seconds=1e-9, warmup=0, one_shot=1),
-    )
-    assert result.requests <= 1  # a request may start before the deadline, none after it
-
-
-def test_percentiles_are_nearest_rank() -> None:
-    result = Result("fake", 1, 100, 0, 1.0, [float(ms) for ms in range(100, 0, -1)])
-    assert [result.percentile(p) for p in (50, 95, 99, 100)] == [50.0, 95.0, 99.0, 100.0]
-    assert Result("fake", 1, 0, 0, 0.0, []).as_dict()["p99_ms"] == 0.0
+def test_a_request_line_is_method_path_headers_body() -> None:
+    line = Request("POST", "/t", {"A": "1", "B": "2"}, "x=1").line()
+    assert line == "POST\t/t\tA: 1|B: 2\tx=1"
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--concurrency", "0"], "--concurrency needs positive integers"),
-        (["--requests", "0"], "--requests and --tokens must be >= 1"),
+        (["--types", "access_token,magic"], "--types: unknown magic"),
+        (["--workers", "0"], "--workers and --clients must be >= 1"),
         (["--seconds", "0"], "--seconds > 0"),
     ],
 )
-def test_bad_limits_are_refused(
+def test_bad_settings_are_refused(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit):
@@ -208,6 +119,15 @@ def test_bad_limits_are_refused(
     assert message in capsys.readouterr().err
 
 
-def test_quick_mode_is_tiny_and_flags_override_it() -> None:
-    assert parse_args(["--quick"]).limits == QUICK
-    assert parse_args(["--quick", "--requests", "7"]).limits == replace(QUICK, requests=7)
+def test_quick_mode_is_smoke_sized() -> None:
+    args = parse_args(["--quick"])
+    assert (args.clients, args.seconds, args.browser_runs) == (4, 1, 0)
+
+
+def test_an_empty_report_still_has_a_table_head() -> None:
+    report = Report({"cpus": 2}, {"workers": 2})
+    assert (
+        report.table().splitlines()[0].split()
+        == "scenario requests errors req/s p50 ms p95 ms p99 ms cores c/s".split()
+    )
+    assert report.markdown().splitlines()[0] == "| " + " | ".join(COLUMNS) + " |"

@@ -12,6 +12,8 @@ from devstack import FREE_PORTS
 from devstack import Stack
 from devstack import StackError
 from devstack.__main__ import banner
+from devstack.__main__ import main
+from devstack.__main__ import serve_stack
 from devstack.stack import port_in_use
 
 
@@ -71,3 +73,121 @@ def test_banner_prints_urls_and_demo_logins(tmp_path: Path) -> None:
     for needle in ("ada@speakers.example", "ada-demo", "grace@speakers.example", "grace-demo"):
         assert needle in text
     assert "http://127.0.0.1:" in text and "Ctrl-C" in text
+
+
+# --- make serve: gunicorn, settings from the environment -------------------------------------
+
+SERVE_VARIABLES = (
+    "SERVE_WORKERS",
+    "SERVE_HOST",
+    "SERVE_DEMO_CONTROLS",
+    "PORTAL_PORT",
+    "IDP_PORT",
+    "SF_PORT",
+    "SF_HTTPS_PORT",
+)
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No make serve setting and no demo-controls switch leaks in from the caller's shell."""
+    for name in SERVE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for app in APPS:
+        monkeypatch.delenv(f"{app.prefix}_DEMO_CONTROLS", raising=False)
+    return monkeypatch
+
+
+def test_serve_defaults_are_gunicorn_with_two_workers_and_no_demo_controls(
+    clean_environment: pytest.MonkeyPatch,
+) -> None:
+    stack = serve_stack({})
+
+    assert (stack.server, stack.workers, stack.bind) == ("gunicorn", 2, "127.0.0.1")
+    assert stack.ports == {"idp": 8001, "sf": 8002, "sf_tls": 8443, "portal": 8000}
+    assert stack.demo and not stack.demo_controls
+    assert not any(f"{app.prefix}_DEMO_CONTROLS" in stack.env for app in APPS)
+
+
+def test_serve_settings_come_from_the_environment(clean_environment: pytest.MonkeyPatch) -> None:
+    stack = serve_stack(
+        {
+            "SERVE_WORKERS": "3",
+            "SERVE_HOST": "0.0.0.0",
+            "SERVE_DEMO_CONTROLS": "1",
+            "PORTAL_PORT": "9000",
+            "IDP_PORT": "9001",
+            "SF_PORT": "9002",
+            "SF_HTTPS_PORT": "9443",
+        }
+    )
+
+    assert (stack.workers, stack.bind, stack.demo_controls) == (3, "0.0.0.0", True)
+    # Bound to every interface, the apps still name (and check) each other on loopback.
+    assert stack.urls == {
+        "idp": "http://127.0.0.1:9001",
+        "sf": "http://127.0.0.1:9002",
+        "sf_tls": "https://127.0.0.1:9443",
+        "portal": "http://127.0.0.1:9000",
+    }
+    assert stack.env["IDP_DEMO_CONTROLS"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("SERVE_WORKERS", "0"), ("SERVE_WORKERS", "two"), ("SF_PORT", "-1")]
+)
+def test_a_bad_serve_setting_is_refused_by_name(
+    name: str, value: str, clean_environment: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_environment.setenv(name, value)
+
+    assert main(["--serve"]) == 2
+    assert capsys.readouterr().err == (
+        f"make serve: {name} must be a positive integer, not {value!r}\n"
+    )
+
+
+def test_gunicorn_serves_each_app_through_its_wsgi_entry(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, ports=FREE_PORTS, server="gunicorn", workers=3, bind="0.0.0.0")
+    sf_tls = next(app for app in APPS if app.tls)
+
+    command = stack.command(sf_tls)
+
+    assert command[1:3] == ["-m", "gunicorn"]
+    assert command[-1] == "mock_sf:create_app()"
+    options = {flag: command[i + 1] for i, flag in enumerate(command[:-1]) if flag.startswith("--")}
+    assert options["--bind"] == f"0.0.0.0:{stack.ports['sf_tls']}"
+    assert options["--workers"] == "3"
+    assert options["--worker-class"] == "sync"
+    assert options["--certfile"] == str(stack.tls_file(sf_tls, "cert"))
+    assert options["--keyfile"] == str(stack.tls_file(sf_tls, "key"))
+    portal = next(app for app in APPS if app.name == "portal")
+    assert stack.command(portal)[-1] == "portal:create_app()"
+    assert "--certfile" not in stack.command(portal)
+
+
+def test_the_development_server_stays_the_default(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, ports=FREE_PORTS)
+    portal = next(app for app in APPS if app.name == "portal")
+
+    assert stack.server == "flask"
+    assert stack.command(portal)[1:6] == ["-m", "flask", "--app", "portal", "run"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"server": "uwsgi"}, "server must be one of flask, gunicorn, not 'uwsgi'"),
+        ({"workers": 0}, "workers must be at least 1"),
+    ],
+)
+def test_a_stack_refuses_a_server_it_cannot_run(
+    tmp_path: Path, options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        Stack(tmp_path, ports=FREE_PORTS, **options)  # type: ignore[arg-type]
+
+
+def test_the_serve_banner_says_gunicorn_and_whether_demo_controls_are_on(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, ports=FREE_PORTS, server="gunicorn", demo_controls=False)
+    assert "under gunicorn, 2 workers per app, demo controls off" in banner(stack)

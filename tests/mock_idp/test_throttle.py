@@ -126,3 +126,16 @@ def test_default_limits_are_five_per_account_and_twenty_per_address_in_fifteen_m
     assert Limits.from_config(app.config) == Limits(
         window=900, lockout=900, per_account=5, per_address=20
     )
+
+
+@pytest.mark.parametrize(("proxies", "counted"), [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_proxy(
+    small_limits, flow, proxies, counted
+):
+    behind = create_app({**small_limits.config, "TESTING": True, "TRUSTED_PROXIES": proxies})
+    client = behind.test_client()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+    type(flow)(client).login(ADA, "wrong password", expect_redirect=False)
+    with behind.app_context():
+        rows = db.session.scalars(select(LoginFailure).filter_by(scope="address")).all()
+        assert [row.key for row in rows] == [counted]
