@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC
@@ -90,14 +91,20 @@ class SigningKeys:
             return json.loads(self.path.read_text())
         except FileNotFoundError:
             pass
-        jwk = generate_jwk()
+        # The file appears whole (a finished temp file linked into place): workers starting at
+        # once agree on the first key written, and none reads half of it.
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process won the race: use its key
-            return json.loads(self.path.read_text())
-        with os.fdopen(fd, "w") as handle:
-            json.dump(jwk, handle)
-        return jwk
+            with os.fdopen(fd, "w") as handle:
+                json.dump(generate_jwk(), handle)
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass  # another process won the race: its key is the key
+        finally:
+            tmp.unlink(missing_ok=True)
+        return json.loads(self.path.read_text())
 
 
 def signing_keys() -> SigningKeys:

@@ -102,3 +102,18 @@ def test_site_discovery_uses_the_site_as_issuer(client: Any) -> None:
     assert body["issuer"] == f"{SF}/speakers"
     assert body["token_endpoint"] == f"{SF}/speakers/services/oauth2/token"
     assert body["jwks_uri"] == f"{SF}/speakers/id/keys"
+
+
+def test_workers_starting_at_once_agree_on_one_whole_key(tmp_path: Path) -> None:
+    """Eight key stores on one file race to create it: one key wins, none reads half a file."""
+    import logging
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mock_sf.oauth.keys import SigningKeys
+
+    path = tmp_path / "signing_key.json"
+    stores = [SigningKeys(path, logging.getLogger("test")) for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        kids = set(pool.map(lambda store: store.active.kid, stores))
+    assert kids == {json.loads(path.read_text())["kid"]}
+    assert [p.name for p in tmp_path.iterdir()] == ["signing_key.json"]
