@@ -42,8 +42,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     config.finalize(app)
     app.json.sort_keys = False  # Salesforce's documented key order
-    if app.config["PROXY_FIX_X_FOR"]:  # X-Forwarded-For only from the configured proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
+    if app.config["TRUSTED_PROXIES"]:  # X-Forwarded-For only from the configured proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["TRUSTED_PROXIES"]))
 
     # database
     models.init_app(app)

@@ -71,8 +71,8 @@ DEFAULTS: dict[str, Any] = {
     "SUBJECT_TOKEN_FAILURE_WINDOW_SECONDS": 60,
     "ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",  # tests use "CHEAPEST"
     # Proxies in front of mock_sf whose X-Forwarded-For is trusted (werkzeug ProxyFix x_for):
-    # 0 = none, the client address is the socket's; 1 = one proxy (SF_PROXY_FIX_X_FOR=1).
-    "PROXY_FIX_X_FOR": 0,
+    # 0 = none, the client address is the socket's; 1 = one proxy (SF_TRUSTED_PROXIES=1).
+    "TRUSTED_PROXIES": 0,
     # Access (mock_sf/oauth/permitted_users.py, profiles.py, rest/sharing.py): the profile of
     # just-in-time users whose handler sets none (the demo seeds this clone, API Enabled); which
     # cases an external user sees

@@ -186,7 +186,7 @@ def test_the_subject_limit_is_configurable(app: Flask, api: Any, idp: Any, limit
 
 @pytest.mark.parametrize(
     ("app", "recorded"),
-    [({}, "127.0.0.1"), ({"PROXY_FIX_X_FOR": 1}, "203.0.113.7")],
+    [({}, "127.0.0.1"), ({"TRUSTED_PROXIES": 1}, "203.0.113.7")],
     indirect=["app"],
     ids=["no proxy trusted", "one proxy trusted"],
 )
