@@ -12,6 +12,7 @@ from flask import Flask
 from mock_sf import config
 from mock_sf import demo
 from mock_sf import handlers
+from mock_sf import migrations
 from mock_sf import models
 from mock_sf import oauth
 from mock_sf import rest
@@ -49,5 +50,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     web.register_error_pages(app)
 
     app.cli.add_command(demo.init_db_command)
+    app.cli.add_command(migrations.db_command)
     app.cli.add_command(tls.tls_cert_command)
     return app

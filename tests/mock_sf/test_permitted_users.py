@@ -205,6 +205,7 @@ def test_init_db_upgrades_an_older_database(app: Flask) -> None:
         db.session.execute(text("UPDATE user SET profile_id = NULL"))
         db.session.execute(text("DELETE FROM connected_app_profile"))
         db.session.execute(text("ALTER TABLE connected_app DROP COLUMN permitted_users"))
+        db.session.execute(text("DROP TABLE alembic_version"))  # from before migrations
         db.session.commit()
         db.engine.dispose()
     result = app.test_cli_runner().invoke(args=["init-db", "--demo"])

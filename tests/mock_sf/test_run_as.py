@@ -171,6 +171,7 @@ def test_init_db_adds_the_ownership_columns_to_an_older_database(
                 )
                 conn.exec_driver_sql(f'DROP TABLE "{table}"')
                 conn.exec_driver_sql(f'ALTER TABLE "{table}_new" RENAME TO "{table}"')
+            conn.exec_driver_sql("DROP TABLE alembic_version")  # from before migrations
             conn.commit()
             for table, new in NEW_COLUMNS.items():
                 assert not new & {column["name"] for column in inspect(conn).get_columns(table)}
