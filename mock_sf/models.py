@@ -409,8 +409,18 @@ def init_app(app: Flask) -> None:
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
 
+# The key of the PostgreSQL advisory lock that serializes CaseNumbers (any fixed number).
+CASE_NUMBER_LOCK = 5_000_001_000
+
+
 def next_case_number() -> Any:
-    """The next CaseNumber, computed inside the INSERT so concurrent creates cannot collide."""
+    """The next CaseNumber, computed inside the INSERT so concurrent creates cannot collide.
+
+    SQLite has one writer at a time; PostgreSQL lets two transactions read the same max, so
+    there the number is taken under a lock held until commit.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(CASE_NUMBER_LOCK)))
     return select(func.coalesce(func.max(Case.case_number), 999) + 1).scalar_subquery()
 
 

@@ -189,7 +189,8 @@ def remember_jti(issuer: str, jti: str, expires_at: datetime) -> bool:
     if dialect in ("sqlite", "postgresql"):
         module = sqlite if dialect == "sqlite" else postgresql
         stmt = module.insert(SeenJti).values(values).on_conflict_do_nothing()
-        return db.session.execute(stmt).rowcount == 1
+        # A row back means inserted (psycopg's rowcount is -1 for this INSERT under SQLAlchemy).
+        return db.session.execute(stmt.returning(SeenJti.id)).first() is not None
     seen = db.session.scalar(select(SeenJti.id).where(SeenJti.issuer == issuer, SeenJti.jti == jti))
     if seen is None:
         db.session.add(SeenJti(**values))

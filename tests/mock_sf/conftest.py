@@ -155,13 +155,15 @@ def sf_signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
-def app(tmp_path: Any, idp: FakeIdp, sf_signing_key_file: str) -> Iterator[Flask]:
+def app(
+    tmp_path: Any, idp: FakeIdp, sf_signing_key_file: str, app_database: str | None
+) -> Iterator[Flask]:
     """mock_sf on a fresh SQLite file, demo data seeded, IdP callouts faked."""
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'sf.sqlite3'}",
+            "DATABASE_URL": app_database or f"sqlite:///{tmp_path / 'sf.sqlite3'}",
             "IDP_URL": IDP_URL,
             "SF_URL": SF_URL,
             "ARGON2_PROFILE": "CHEAPEST",
