@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import ForeignKeyConstraint
 from sqlalchemy import Index
 from sqlalchemy import MetaData
@@ -36,6 +38,12 @@ def schema(url: str) -> dict[str, Any]:
         return tables
     finally:
         engine.dispose()
+
+
+def head(config: Config) -> str:
+    """The one head of an app's revisions (two would mean unmerged branches)."""
+    [only] = ScriptDirectory.from_config(config).get_heads()
+    return str(only)
 
 
 def version(url: str) -> str:

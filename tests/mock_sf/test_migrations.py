@@ -10,11 +10,12 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 
 from mock_sf import create_app
+from mock_sf import migrations
 from mock_sf.models import Base
 from mock_sf.models import db
 from tests import schema_checks
 
-HEAD = "0001"
+HEAD = schema_checks.head(migrations.alembic_config())
 # Columns and tables added after the first release (models.py says which): an older database
 # lacks them, and has no alembic_version.
 LATER_COLUMNS = {

@@ -12,11 +12,12 @@ from sqlalchemy import create_engine
 from sqlalchemy import text
 
 from portal import create_app
+from portal import migrations
 from portal.models import Base
 from portal.models import db
 from tests import schema_checks
 
-HEAD = "0001"
+HEAD = schema_checks.head(migrations.alembic_config())
 # Added after the first release: a login session of then lacks them (and is started afresh).
 LATER_COLUMNS = {
     "login_session": {"idp_refresh_token", "idp_access_token_sent", "renewal_lease",
