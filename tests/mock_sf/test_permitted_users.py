@@ -202,7 +202,7 @@ def test_init_db_upgrades_an_older_database(app: Flask) -> None:
     """A database from before profiles: the column comes back, users get profiles, the demo
     app becomes admin approved; a second run changes nothing."""
     with app.app_context():
-        db.session.execute(text("UPDATE user SET profile_id = NULL"))
+        db.session.execute(text('UPDATE "user" SET profile_id = NULL'))
         db.session.execute(text("DELETE FROM connected_app_profile"))
         db.session.execute(text("ALTER TABLE connected_app DROP COLUMN permitted_users"))
         db.session.execute(text("DROP TABLE alembic_version"))  # from before migrations
@@ -216,7 +216,7 @@ def test_init_db_upgrades_an_older_database(app: Flask) -> None:
 def test_init_db_without_demo_gives_every_user_a_profile(app: Flask) -> None:
     with app.app_context():
         db.session.add(User(username="ops@sf.example", email="ops@sf.example", last_name="Ops"))
-        db.session.execute(text("UPDATE user SET profile_id = NULL"))
+        db.session.execute(text('UPDATE "user" SET profile_id = NULL'))
         db.session.commit()
     assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
     with app.app_context():
@@ -232,7 +232,7 @@ def test_init_db_without_demo_gives_every_user_a_profile(app: Flask) -> None:
 def test_an_unknown_jit_profile_fails_init_db_clearly(app: Flask) -> None:
     app.config["JIT_PROFILE"] = "Speakers"
     with app.app_context():
-        db.session.execute(text("UPDATE user SET profile_id = NULL"))
+        db.session.execute(text('UPDATE "user" SET profile_id = NULL'))
         db.session.commit()
     result = app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 1
