@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo serve test bench lint format system-deps saml-deps node-deps clean
+.PHONY: demo serve test bench lint format system-deps saml-deps node-deps pg-deps clean
 
 demo: $(STAMP) saml-deps
 	$(BIN)/python -m devstack
@@ -14,7 +14,7 @@ demo: $(STAMP) saml-deps
 serve: $(STAMP) saml-deps
 	$(BIN)/python -m devstack --serve
 
-test: $(STAMP) system-deps node-deps
+test: $(STAMP) system-deps node-deps pg-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -69,6 +69,23 @@ saml-deps:
 		echo "saml-deps: installing Debian's xmlsec1"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; \
 	else echo "saml-deps: xmlsec1 is missing; SAML login needs it (apt-get install xmlsec1)"; fi
+
+# PostgreSQL's server for the tests that run the apps on it as well as on SQLite (tests/conftest.py
+# starts a throwaway cluster from its binaries, or uses TEST_POSTGRES_URL). As root with apt-get
+# it is installed from Debian's packages; elsewhere those tests are skipped, but never on CI.
+PG_FOUND := command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+pg-deps:
+	@if $(PG_FOUND); then \
+		echo "pg-deps: PostgreSQL present"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "pg-deps: installing Debian's postgresql"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else \
+		echo "pg-deps: PostgreSQL is missing; its tests will be skipped (apt-get install postgresql)"; \
+	fi
+	@if [ "$$CI" = true ] && ! ( $(PG_FOUND) ); then \
+		echo "pg-deps: CI needs PostgreSQL for its tests, and it could not be installed"; exit 1; \
+	fi
 
 # jsforce for tests/mock_sf/test_jsforce.py, from its lock file (the .npmrc keeps registry URLs
 # out of it); reinstalled only when the lock file changes. Without npm that test is skipped.

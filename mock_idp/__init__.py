@@ -17,6 +17,7 @@ from mock_idp import home
 from mock_idp import key_rotation
 from mock_idp import keys
 from mock_idp import login
+from mock_idp import migrations
 from mock_idp import models
 from mock_idp import oidc
 from mock_idp import outbox
@@ -75,5 +76,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # cli
     app.cli.add_command(seed.init_db_command)
+    app.cli.add_command(migrations.db_command)
     app.cli.add_command(key_rotation.rotate_keys_command)
     return app

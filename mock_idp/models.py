@@ -56,7 +56,7 @@ class Client(db.Model):
     redirect_uris: Mapped[list[str]] = mapped_column(JSON)
     scopes: Mapped[list[str]] = mapped_column(JSON)
     grant_types: Mapped[list[str]] = mapped_column(JSON)
-    # Columns added after the table first shipped carry server defaults (see schema.py).
+    # Columns added after the table first shipped carry server defaults (migration 0001).
     token_endpoint_auth_method: Mapped[str] = mapped_column(
         String(40), default="client_secret_basic", server_default="client_secret_basic"
     )

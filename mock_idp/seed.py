@@ -1,4 +1,4 @@
-"""`flask --app mock_idp init-db [--demo]`: create the tables and seed the demo directory."""
+"""`flask --app mock_idp init-db [--demo]`: migrate the schema and seed the demo directory."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from mock_idp import schema
+from mock_idp import migrations
 from mock_idp import users
 from mock_idp.models import Client
 from mock_idp.models import User
@@ -75,8 +75,8 @@ def seed_demo(data: Mapping[str, Any]) -> None:
 @with_appcontext
 @click.option("--demo", is_flag=True, help="Also seed the demo speakers and the portal client.")
 def init_db_command(demo: bool) -> None:
-    """Create the tables (idempotent) and optionally seed the demo data (idempotent)."""
-    db.create_all()
-    schema.add_missing_columns()
+    """Migrate the schema to head (idempotent) and optionally seed the demo data (idempotent)."""
+    with db.engine.begin() as connection:
+        migrations.upgrade(connection)  # a database from before Alembic too (0001)
     if demo:
         seed_demo(load_demo(DEMO_FILE, current_app.config))

@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from mock_sf import config
 from mock_sf import demo
 from mock_sf import handlers
+from mock_sf import migrations
 from mock_sf import models
 from mock_sf import oauth
 from mock_sf import org_config
@@ -64,6 +65,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # cli
     app.cli.add_command(demo.init_db_command)
+    app.cli.add_command(migrations.db_command)
     app.cli.add_command(tls.tls_cert_command)
     app.cli.add_command(prune.prune_command)
     return app

@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from mock_sf import migrations
 from mock_sf.handlers.registration import RegistrationError
 from mock_sf.handlers.registration import parse_config
 from mock_sf.handlers.registration import register_all
@@ -45,7 +46,6 @@ from mock_sf.profiles import clone_profile
 from mock_sf.profiles import profile_named
 from mock_sf.profiles import seed_permission_set
 from mock_sf.profiles import seed_profiles
-from mock_sf.schema import add_missing_columns
 
 T = TypeVar("T")
 
@@ -91,10 +91,10 @@ ADA_CASES = (
 @click.option("--demo", is_flag=True, help="Also seed the demo org, app, handler, Ada and cases.")
 @with_appcontext
 def init_db_command(demo: bool) -> None:
-    """Create the tables (idempotent), and seed the demo data with --demo."""
+    """Migrate the schema to head (idempotent), and seed the demo data with --demo."""
     config = current_app.config
-    db.create_all()
-    add_missing_columns()  # databases older than a column (e.g. User.ProfileId)
+    with db.engine.begin() as connection:
+        migrations.upgrade(connection)  # a database from before Alembic too (0001)
     ensure_version_row()  # Setup changes from here on bump it (org_config.py)
     seed_profiles()  # every org has the standard profiles
     if demo:

@@ -91,7 +91,7 @@ class Account(Base):
     id: Mapped[str] = mapped_column(String(18), primary_key=True, default=_id_factory("Account"))
     name: Mapped[str] = mapped_column(String(255), index=True)
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    # Added after the table first shipped: nullable, so init-db adds them (schema.py).
+    # Added after the table first shipped: nullable, so init-db adds them (migration 0001).
     phone: Mapped[str | None] = mapped_column(String(40))
     website: Mapped[str | None] = mapped_column(String(255))
     number_of_employees: Mapped[int | None] = mapped_column(Integer)
@@ -112,7 +112,7 @@ class Contact(Base):
     email: Mapped[str | None] = mapped_column(String(80), index=True)
     account_id: Mapped[str | None] = mapped_column(ForeignKey("account.id"))
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    # Added after the table first shipped: nullable, so init-db adds them (schema.py).
+    # Added after the table first shipped: nullable, so init-db adds them (migration 0001).
     phone: Mapped[str | None] = mapped_column(String(40))
     title: Mapped[str | None] = mapped_column(String(128))
     last_modified_date: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
@@ -176,7 +176,7 @@ class User(Base):
     federation_identifier: Mapped[str | None] = mapped_column(String(512), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_date: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    # Required in Salesforce; nullable here only so older databases gain the column (schema.py).
+    # Required in Salesforce; nullable only so older databases gain it (migration 0001).
     profile_id: Mapped[str | None] = mapped_column(ForeignKey("profile.id"))
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("user.id"))
     # The role's name (UserRoleId in Salesforce): a portal account's owner must have one.
@@ -210,7 +210,7 @@ class ConnectedApp(Base):
     is_token_exchange_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     is_secret_required_for_token_exchange: Mapped[bool] = mapped_column(Boolean, default=True)
     # "Require Secret for Refresh Token Flow" (on by default) and refresh token rotation (off).
-    # Added after the table first shipped: server defaults let init-db add them (schema.py).
+    # Added after the table first shipped: server defaults let init-db add them (migration 0001).
     is_secret_required_for_refresh_token: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=true()
     )
@@ -355,11 +355,12 @@ class Case(Base):
     supplied_phone: Mapped[str | None] = mapped_column(String(40))
     supplied_company: Mapped[str | None] = mapped_column(String(80))
     contact_id: Mapped[str | None] = mapped_column(ForeignKey("contact.id"), index=True)
-    account_id: Mapped[str | None] = mapped_column(ForeignKey("account.id"))
+    # Indexed: the default sharing (contact_or_account) matches cases by account too.
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("account.id"), index=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
     is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_date: Mapped[datetime | None] = mapped_column(DateTime)
-    # Added after the table first shipped (nullable or server defaults: schema.py adds them).
+    # Added after the table first shipped (nullable or server defaults: migration 0001 adds them).
     is_escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("case.id"), index=True)
     # Portal_Request_Id__c, the portal's idempotency key: Text(64), External ID, Unique (case-
@@ -409,8 +410,18 @@ def init_app(app: Flask) -> None:
             event.listen(db.engine, "connect", _sqlite_pragmas)
 
 
+# The key of the PostgreSQL advisory lock that serializes CaseNumbers (any fixed number).
+CASE_NUMBER_LOCK = 5_000_001_000
+
+
 def next_case_number() -> Any:
-    """The next CaseNumber, computed inside the INSERT so concurrent creates cannot collide."""
+    """The next CaseNumber, computed inside the INSERT so concurrent creates cannot collide.
+
+    SQLite has one writer at a time; PostgreSQL lets two transactions read the same max, so
+    there the number is taken under a lock held until commit.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(CASE_NUMBER_LOCK)))
     return select(func.coalesce(func.max(Case.case_number), 999) + 1).scalar_subquery()
 
 

@@ -20,12 +20,12 @@ from sqlalchemy import String
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import event
-from sqlalchemy import inspect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from . import migrations
 from .salesforce import SalesforceToken
 
 # Used only when the IdP's token response has no expires_in: the exchange will tell if it is wrong.
@@ -139,12 +139,13 @@ class Draft(db.Model):
 
 
 def init_app(app: Flask) -> None:
-    """Bind the database to the app and add the `init-db` command."""
+    """Bind the database to the app and add the `init-db` and `db` commands."""
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     app.cli.add_command(init_db_command)
+    app.cli.add_command(migrations.db_command)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -156,22 +157,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-DISPOSABLE_TABLES = ("login_session", "draft", "inspector_step")
-
-
 @click.command("init-db")
 @with_appcontext
 @click.option("--demo", is_flag=True, help="Accepted for the launcher; the portal seeds nothing.")
 def init_db_command(demo: bool) -> None:
-    """Create the portal's tables (idempotent)."""
+    """Migrate the portal's schema to head (idempotent)."""
     # No demo rows: speakers and cases live at the IdP and in Salesforce; users appear on login.
-    # Login sessions, drafts and inspector steps are disposable: when an upgrade changed their
-    # columns, start them afresh (speakers log in again) instead of failing on a missing column.
-    inspector = inspect(db.engine)
-    for name in DISPOSABLE_TABLES:
-        table = db.metadata.tables.get(name)
-        if table is not None and inspector.has_table(name):
-            stored = {column["name"] for column in inspector.get_columns(table.name)}
-            if stored != set(table.columns.keys()):
-                table.drop(db.engine)
-    db.create_all()
+    with db.engine.begin() as connection:
+        migrations.upgrade(connection)  # a database from before Alembic too (0001)

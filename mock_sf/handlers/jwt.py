@@ -197,7 +197,8 @@ def remember_jti(issuer: str, jti: str, expires_at: datetime) -> bool:
             set_={"expires_at": stmt.excluded.expires_at},
             where=SeenJti.expires_at < utcnow(),
         )
-        return db.session.execute(stmt).rowcount == 1
+        # A row back means inserted or taken over (psycopg's rowcount is -1 under SQLAlchemy).
+        return db.session.execute(stmt.returning(SeenJti.id)).first() is not None
     seen = db.session.scalar(select(SeenJti).where(SeenJti.issuer == issuer, SeenJti.jti == jti))
     if seen is None:
         db.session.add(SeenJti(**values))

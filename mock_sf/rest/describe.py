@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement
 from sqlalchemy import String
 from sqlalchemy import func
 from sqlalchemy import literal
+from sqlalchemy import literal_column
 from sqlalchemy import null
 
 from mock_sf import ids
@@ -42,6 +43,13 @@ class PicklistEntry:
     active: bool = True
     default: bool = False
     closed: bool = False
+
+
+def full_name(first: Any, last: Any) -> ColumnElement[str]:
+    """Name as Salesforce composes it. The blanks are SQL literals, not bound parameters, so a
+    GROUP BY Name repeats the select's very expression (PostgreSQL compares them as text)."""
+    blank, space = literal_column("''", String), literal_column("' '", String)
+    return func.trim(func.coalesce(first, blank) + space + last)
 
 
 def _entries(values: tuple[str, ...], default: str | None = None) -> tuple[PicklistEntry, ...]:
@@ -472,7 +480,7 @@ USER = SObject(
             "Name",
             "Full Name",
             "string",
-            func.trim(func.coalesce(User.first_name, "") + " " + User.last_name),
+            full_name(User.first_name, User.last_name),
             121,
             nillable=False,
         ),
@@ -523,7 +531,7 @@ CONTACT = SObject(
             "Name",
             "Full Name",
             "string",
-            func.trim(func.coalesce(Contact.first_name, "") + " " + Contact.last_name),
+            full_name(Contact.first_name, Contact.last_name),
             121,
             nillable=False,
         ),

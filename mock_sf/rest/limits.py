@@ -60,9 +60,12 @@ def count_call(org_id: str, maximum: int) -> Usage:
             used = db.session.scalar(select(ApiUsage.calls).where(_today_row(org_id)))
             db.session.commit()
             return Usage(used or 0, maximum)
-        if db.session.scalar(select(ApiUsage.id).where(_today_row(org_id))) is not None:
+        calls = db.session.scalar(select(ApiUsage.calls).where(_today_row(org_id)))
+        if calls is not None and calls >= maximum:
             db.session.rollback()
             raise RequestLimitExceeded()
+        if calls is not None:  # PostgreSQL: a concurrent first call committed the row just now
+            continue
         if maximum <= 0:
             raise RequestLimitExceeded()
         db.session.add(ApiUsage(org_id=org_id, day=utcnow().date(), calls=1))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,8 +12,32 @@ from playwright.sync_api import Page
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from devstack import FREE_PORTS
 from devstack import Stack
 from tests.e2e.speaker import log_in
+
+
+@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+def stack(
+    request: pytest.FixtureRequest,
+    stack: Stack,
+    tmp_path_factory: pytest.TempPathFactory,
+    database_env: Callable[[str], dict[str, str]],
+) -> Iterator[Stack]:
+    """The session's stack (SQLite), then one on PostgreSQL: these journeys are the browser
+    suite's sample on PostgreSQL (a whole second run would double its time)."""
+    if request.param == "sqlite":
+        yield stack
+        return
+    root = tmp_path_factory.mktemp("journeys-postgresql")
+    with Stack(root, ports=FREE_PORTS, extra_env=database_env("postgresql")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser_context_args(stack: Stack) -> dict[str, Any]:
+    """Pages are addressed relative to this module's portal."""
+    return {"base_url": stack.urls["portal"]}
 
 
 def create_case(page: Page, subject: str, description: str, priority: str) -> None:

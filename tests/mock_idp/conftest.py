@@ -42,7 +42,7 @@ def signing_keys_json(tmp_path_factory) -> str:
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch, signing_keys_json) -> Flask:
+def app(tmp_path, monkeypatch, signing_keys_json, app_database) -> Flask:
     """The IdP on a tmp instance folder, seeded through the real CLI command."""
     monkeypatch.setenv("IDP_INSTANCE_PATH", str(tmp_path))
     (tmp_path / "signing-keys.json").write_text(signing_keys_json)
@@ -54,6 +54,7 @@ def app(tmp_path, monkeypatch, signing_keys_json) -> Flask:
             "PASSWORD_HASH_PROFILE": "cheap",
             "IDP_URL": IDP_URL,
             "PORTAL_URL": PORTAL_URL,
+            "DATABASE_URL": app_database,
         }
     )
     result = app.test_cli_runner().invoke(args=["init-db", "--demo"])

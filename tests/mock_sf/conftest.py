@@ -156,15 +156,19 @@ def sf_signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def app(
-    request: pytest.FixtureRequest, tmp_path: Any, idp: FakeIdp, sf_signing_key_file: str
+    request: pytest.FixtureRequest,
+    tmp_path: Any,
+    idp: FakeIdp,
+    sf_signing_key_file: str,
+    app_database: str | None,
 ) -> Iterator[Flask]:
-    """mock_sf on a fresh SQLite file, demo data seeded, IdP callouts faked; indirect
-    parametrization passes extra config to the factory."""
+    """mock_sf on a fresh database (SQLite, or PostgreSQL where a test asks), demo data seeded,
+    IdP callouts faked; indirect parametrization passes extra config to the factory."""
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'sf.sqlite3'}",
+            "DATABASE_URL": app_database or f"sqlite:///{tmp_path / 'sf.sqlite3'}",
             "IDP_URL": IDP_URL,
             "SF_URL": SF_URL,
             "ARGON2_PROFILE": "CHEAPEST",

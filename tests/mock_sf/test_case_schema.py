@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy import text
 
 from mock_sf import create_app
-from mock_sf.models import Base
+from mock_sf import migrations
 from mock_sf.models import Case
 from mock_sf.models import CaseComment
 from mock_sf.models import User
 from mock_sf.models import db
+from tests import schema_checks
 
 V = "/services/data/v66.0"
 CASES = f"{V}/sobjects/Case/"
@@ -281,8 +282,8 @@ NEW_CASE_COLUMNS = ("is_escalated", "parent_id", "portal_request_id")
 
 def test_init_db_upgrades_an_older_case_table(tmp_path: Any, sf_signing_key_file: str) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    older = MetaData()
-    for table in Base.metadata.sorted_tables:
+    older = MetaData()  # the baseline's tables (a database from before Alembic) without them
+    for table in schema_checks.baseline(migrations.alembic_config()).sorted_tables:
         kept = [c for c in table.columns if table.name != "case" or c.name not in NEW_CASE_COLUMNS]
         Table(table.name, older, *(column._copy() for column in kept))
     engine = create_engine(url)

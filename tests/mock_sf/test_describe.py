@@ -8,7 +8,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import text
 
+from mock_sf import migrations
 from mock_sf.models import db
+from tests import schema_checks
 
 V = "/services/data/v66.0"
 
@@ -87,6 +89,7 @@ def test_init_db_adds_the_contact_and_account_columns(app: Flask, api: Any, idp:
             ("account", "number_of_employees"),
         ):
             db.session.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        schema_checks.before_alembic(migrations.alembic_config(), db.session.connection())
         db.session.commit()
         db.engine.dispose()
     result = app.test_cli_runner().invoke(args=["init-db", "--demo"])

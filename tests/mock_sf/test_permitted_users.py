@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import text
 
+from mock_sf import migrations
 from mock_sf.models import ConnectedApp
 from mock_sf.models import ConnectedAppProfile
 from mock_sf.models import OAuthApproval
@@ -19,6 +20,7 @@ from mock_sf.models import User
 from mock_sf.models import db
 from mock_sf.oauth.permitted_users import ADMIN_APPROVED
 from mock_sf.oauth.permitted_users import SELF_AUTHORIZE
+from tests import schema_checks
 
 NOT_APPROVED = {"error": "invalid_grant", "error_description": "user hasn't approved this consumer"}
 GRACE = "grace@speakers.example"
@@ -202,9 +204,10 @@ def test_init_db_upgrades_an_older_database(app: Flask) -> None:
     """A database from before profiles: the column comes back, users get profiles, the demo
     app becomes admin approved; a second run changes nothing."""
     with app.app_context():
-        db.session.execute(text("UPDATE user SET profile_id = NULL"))
+        db.session.execute(text('UPDATE "user" SET profile_id = NULL'))
         db.session.execute(text("DELETE FROM connected_app_profile"))
         db.session.execute(text("ALTER TABLE connected_app DROP COLUMN permitted_users"))
+        schema_checks.before_alembic(migrations.alembic_config(), db.session.connection())
         db.session.commit()
         db.engine.dispose()
     result = app.test_cli_runner().invoke(args=["init-db", "--demo"])
@@ -215,7 +218,7 @@ def test_init_db_upgrades_an_older_database(app: Flask) -> None:
 def test_init_db_without_demo_gives_every_user_a_profile(app: Flask) -> None:
     with app.app_context():
         db.session.add(User(username="ops@sf.example", email="ops@sf.example", last_name="Ops"))
-        db.session.execute(text("UPDATE user SET profile_id = NULL"))
+        db.session.execute(text('UPDATE "user" SET profile_id = NULL'))
         db.session.commit()
     assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
     with app.app_context():
@@ -231,7 +234,7 @@ def test_init_db_without_demo_gives_every_user_a_profile(app: Flask) -> None:
 def test_an_unknown_jit_profile_fails_init_db_clearly(app: Flask) -> None:
     app.config["JIT_PROFILE"] = "Speakers"
     with app.app_context():
-        db.session.execute(text("UPDATE user SET profile_id = NULL"))
+        db.session.execute(text('UPDATE "user" SET profile_id = NULL'))
         db.session.commit()
     result = app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 1

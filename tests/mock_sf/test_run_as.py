@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlalchemy import inspect
 from sqlalchemy import select
 
+from mock_sf import migrations
 from mock_sf.handlers.base import RunAsUserRequired
 from mock_sf.handlers.base import run_as
 from mock_sf.models import Account
@@ -20,6 +21,7 @@ from mock_sf.models import ExchangeAttempt
 from mock_sf.models import OauthTokenExchHandlerApp
 from mock_sf.models import User
 from mock_sf.models import db
+from tests import schema_checks
 
 AUTHENTICATION_FAILURE = {"error": "invalid_grant", "error_description": "authentication failure"}
 INTEGRATION = "integration@sf.example"
@@ -171,6 +173,7 @@ def test_init_db_adds_the_ownership_columns_to_an_older_database(
                 )
                 conn.exec_driver_sql(f'DROP TABLE "{table}"')
                 conn.exec_driver_sql(f'ALTER TABLE "{table}_new" RENAME TO "{table}"')
+            schema_checks.before_alembic(migrations.alembic_config(), conn)
             conn.commit()
             for table, new in NEW_COLUMNS.items():
                 assert not new & {column["name"] for column in inspect(conn).get_columns(table)}

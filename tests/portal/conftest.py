@@ -120,12 +120,18 @@ def transport(monkeypatch: pytest.MonkeyPatch) -> FakeTransport:
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch: pytest.MonkeyPatch, transport: FakeTransport) -> Flask:
+def app(tmp_path, monkeypatch: pytest.MonkeyPatch, transport: FakeTransport, app_database) -> Flask:
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
     for name in ("PORTAL_URL", "IDP_URL", "SF_URL", "PORTAL_DATABASE_URL", "PORTAL_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
     app = create_app(
-        {"TESTING": True, "PORTAL_URL": PORTAL_URL, "IDP_URL": IDP_URL, "SF_URL": SF_URL}
+        {
+            "TESTING": True,
+            "PORTAL_URL": PORTAL_URL,
+            "IDP_URL": IDP_URL,
+            "SF_URL": SF_URL,
+            "DATABASE_URL": app_database,
+        }
     )
     with app.app_context():
         db.create_all()

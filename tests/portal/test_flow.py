@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import pytest
 import requests
+from sqlalchemy import Engine
+from sqlalchemy import create_engine
+from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 from devstack import FREE_PORTS
 from devstack import Stack
@@ -56,10 +60,16 @@ def csrf_token(page: requests.Response) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """A stack of this module's own: these tests count on untouched demo data."""
-    with Stack(tmp_path_factory.mktemp("portal-flow"), ports=FREE_PORTS) as running:
+@pytest.fixture(scope="module", params=("sqlite", "postgresql"))
+def stack(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    database_env: Callable[[str], dict[str, str]],
+) -> Iterator[Stack]:
+    """A stack of this module's own (these tests count on untouched demo data), on each kind
+    of database."""
+    root = tmp_path_factory.mktemp(f"portal-flow-{request.param}")
+    with Stack(root, ports=FREE_PORTS, extra_env=database_env(request.param)) as running:
         yield running
 
 
@@ -79,31 +89,41 @@ def log_in_as(stack, http: requests.Session, speaker: dict[str, str] = ADA) -> r
     return http.post(action, data=fields, timeout=10)
 
 
+def portal_database(stack) -> Engine:
+    """The running portal's own database: PostgreSQL when the stack was given one, else SQLite."""
+    default = f"sqlite:///{stack.instance_paths['portal'] / 'portal.sqlite3'}"
+    return create_engine(stack.env.get("PORTAL_DATABASE_URL", default), poolclass=NullPool)
+
+
 def login_row(stack) -> tuple[str, str, str]:
     """The newest login's cached Salesforce token, as stored server-side by the portal."""
-    with sqlite3.connect(stack.instance_paths["portal"] / "portal.sqlite3") as database:
-        return database.execute(
-            "SELECT id, sf_access_token, sf_issued_at FROM login_session "
-            "ORDER BY created_at DESC LIMIT 1"
-        ).fetchone()
+    with portal_database(stack).connect() as database:
+        return tuple(
+            database.execute(
+                text(
+                    "SELECT id, sf_access_token, sf_issued_at FROM login_session "
+                    "ORDER BY created_at DESC LIMIT 1"
+                )
+            ).one()
+        )
 
 
 def newest_login(stack) -> dict[str, object]:
     """The newest login session's row in the portal's database (where its tokens live)."""
-    with sqlite3.connect(stack.instance_paths["portal"] / "portal.sqlite3") as database:
-        database.row_factory = sqlite3.Row
+    with portal_database(stack).connect() as database:
         row = database.execute(
-            "SELECT * FROM login_session ORDER BY created_at DESC LIMIT 1"
-        ).fetchone()
-    return dict(row)
+            text("SELECT * FROM login_session ORDER BY created_at DESC LIMIT 1")
+        ).one()
+    return dict(row._mapping)
 
 
 def edit_login(stack, login_id: str, **values: object) -> None:
     """Change a login session's row behind the running portal's back."""
-    assignments = ", ".join(f"{column} = ?" for column in values)
-    with sqlite3.connect(stack.instance_paths["portal"] / "portal.sqlite3") as database:
+    assignments = ", ".join(f"{column} = :{column}" for column in values)
+    with portal_database(stack).begin() as database:
         database.execute(
-            f"UPDATE login_session SET {assignments} WHERE id = ?", [*values.values(), login_id]
+            text(f"UPDATE login_session SET {assignments} WHERE id = :login_id"),
+            {**values, "login_id": login_id},
         )
 
 
