@@ -117,9 +117,13 @@ def salesforce_records_for(
         if name.startswith("SF_") or name.endswith("_URL"):
             monkeypatch.setenv(name, value)
     with create_app().app_context():
-        user = db.session.scalars(
-            select(User).where(User.federation_identifier == federation_identifier)
-        ).one()
-        contact = db.session.get(Contact, user.contact_id)
-        account = db.session.get(Account, contact.account_id) if contact else None
-        return user, contact, account
+        try:
+            user = db.session.scalars(
+                select(User).where(User.federation_identifier == federation_identifier)
+            ).one()
+            contact = db.session.get(Contact, user.contact_id)
+            account = db.session.get(Account, contact.account_id) if contact else None
+            return user, contact, account
+        finally:
+            db.session.close()
+            db.engine.dispose()  # a pooled PostgreSQL connection left to the GC warns later
