@@ -122,6 +122,24 @@ def assign_permission_set(user: User, permission_set: PermissionSet) -> None:
         )
 
 
+def set_permission_sets(user: User, permission_set_ids: set[str]) -> None:
+    """Assign exactly these of the org's permission sets to the user (the caller commits)."""
+    wanted = permission_set_ids & {ps.id for ps in all_permission_sets()}
+    current = {
+        row.permission_set_id: row
+        for row in db.session.scalars(
+            select(PermissionSetAssignment).where(PermissionSetAssignment.assignee_id == user.id)
+        )
+    }
+    for permission_set_id, row in current.items():
+        if permission_set_id not in wanted:
+            db.session.delete(row)
+    for permission_set_id in wanted - current.keys():
+        db.session.add(
+            PermissionSetAssignment(assignee_id=user.id, permission_set_id=permission_set_id)
+        )
+
+
 def api_enabled(user: User) -> bool:
     """API Enabled through the user's profile or any permission set assigned to her."""
     if user.profile is not None and user.profile.api_enabled:

@@ -36,6 +36,7 @@ from mock_sf.profiles import all_permission_sets
 from mock_sf.profiles import all_profiles
 from mock_sf.profiles import clone_profile
 from mock_sf.profiles import set_api_enabled
+from mock_sf.profiles import set_permission_sets
 from mock_sf.setup.forms import TOKEN_TYPE_FLAGS
 
 PER_PAGE = 50
@@ -242,21 +243,7 @@ def update_user(
             raise SetupError(f"The Federation ID {federation_identifier} belongs to {holder}.")
     user.federation_identifier = federation_identifier
     user.user_role = role.strip() or None
-    known = {ps.id for ps in all_permission_sets()}
-    wanted = set(permission_set_ids) & known
-    current = {
-        row.permission_set_id: row
-        for row in db.session.scalars(
-            select(PermissionSetAssignment).where(PermissionSetAssignment.assignee_id == user.id)
-        )
-    }
-    for permission_set_id, row in current.items():
-        if permission_set_id not in wanted:
-            db.session.delete(row)
-    for permission_set_id in wanted - current.keys():
-        db.session.add(
-            PermissionSetAssignment(assignee_id=user.id, permission_set_id=permission_set_id)
-        )
+    set_permission_sets(user, set(permission_set_ids))
     db.session.commit()
 
 
