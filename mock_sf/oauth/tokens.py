@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from mock_sf.models import OAuthToken
 from mock_sf.models import User
@@ -49,7 +50,12 @@ def issue_access_token(
 
 def find_access_token(raw: str) -> OAuthToken | None:
     """The unexpired token row for a raw token, with its user loaded, or None."""
-    token = db.session.scalar(select(OAuthToken).where(OAuthToken.token_hash == hash_token(raw)))
+    # One SELECT for the token, its user and her profile (REST checks API Enabled on each call).
+    token = db.session.scalar(
+        select(OAuthToken)
+        .options(joinedload(OAuthToken.user).joinedload(User.profile))
+        .where(OAuthToken.token_hash == hash_token(raw))
+    )
     if token is None or token.expires_at <= utcnow():
         return None
     return token

@@ -51,15 +51,15 @@ def _today_row(org_id: str) -> Any:
 def count_call(org_id: str, maximum: int) -> Usage:
     """Count one call and commit it; REQUEST_LIMIT_EXCEEDED once today's budget is spent."""
     for _ in range(2):  # a concurrent first call of the day may insert the row first
-        bumped = db.session.execute(
+        used = db.session.scalar(
             update(ApiUsage)
             .where(_today_row(org_id), ApiUsage.calls < maximum)
             .values(calls=ApiUsage.calls + 1)
+            .returning(ApiUsage.calls)
         )
-        if bumped.rowcount:  # type: ignore[attr-defined]
-            used = db.session.scalar(select(ApiUsage.calls).where(_today_row(org_id)))
+        if used is not None:
             db.session.commit()
-            return Usage(used or 0, maximum)
+            return Usage(used, maximum)
         calls = db.session.scalar(select(ApiUsage.calls).where(_today_row(org_id)))
         if calls is not None and calls >= maximum:
             db.session.rollback()
