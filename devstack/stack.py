@@ -7,6 +7,7 @@ workers (`make serve`, `make bench`), each app through its WSGI entry `<package>
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import ssl
@@ -87,11 +88,26 @@ class StackError(RuntimeError):
     """An app of the stack failed to initialise or to start."""
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out for bind(0) is also a
+# source port for any outgoing connection, so it can be taken again before the server binds it.
+PORT_RANGE = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """Ask the kernel for a free loopback port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    """A loopback port that is free now, outside the ephemeral range, never handed out twice."""
+    for _ in range(200):
+        port = random.choice(PORT_RANGE)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((HOST, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise StackError(f"no free port in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
 
 
 def port_in_use(port: int, host: str = HOST) -> bool:

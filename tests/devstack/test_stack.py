@@ -14,6 +14,7 @@ from devstack import StackError
 from devstack.__main__ import banner
 from devstack.__main__ import main
 from devstack.__main__ import serve_stack
+from devstack.stack import free_port
 from devstack.stack import port_in_use
 
 
@@ -32,6 +33,15 @@ def test_zero_ports_become_distinct_free_ports(tmp_path: Path) -> None:
     ports = set(stack.ports.values())
     assert len(ports) == len(APPS) and 0 not in ports
     assert not any(port_in_use(port) for port in ports)
+
+
+def test_free_ports_are_never_repeated_and_never_ephemeral() -> None:
+    # An ephemeral port can become an outgoing connection's source port before the server binds
+    # it (CI once lost mock_sf's port that way); a repeat would give two servers one port.
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == len(ports)
+    assert not any(low <= port <= high for port in ports)
 
 
 def test_environment_tells_every_app_every_peer_and_its_own_folder(tmp_path: Path) -> None:
