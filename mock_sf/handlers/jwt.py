@@ -8,17 +8,24 @@ subject mapped by FederationIdentifier ``"<iss>|<sub>"``, never by email.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import jwt
+from sqlalchemy import DateTime
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql.dml import ReturningInsert
 
 from mock_sf.handlers.base import TokenExchangeType
 from mock_sf.handlers.base import TokenValidationResult
@@ -104,11 +111,7 @@ class JwtTokenExchangeHandler(VerifyingTokenExchangeHandler):
     def _verify(self, token: str, token_type: TokenExchangeType) -> dict[str, Any]:
         if token_type not in HANDLED_TYPES:
             raise TokenRejected(f"token type {token_type.name} is not a JWT", "token_type")
-        try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
-        except jwt.PyJWTError as exc:
-            raise TokenRejected(f"malformed JWT: {exc}") from exc
+        header, unverified = read_unverified(token)
         if str(header.get("alg")).lower() == "none":
             raise TokenRejected("unsigned JWT: alg 'none'", "jws_required")
         issuers = self._issuers()
@@ -170,6 +173,24 @@ class JwtTokenExchangeHandler(VerifyingTokenExchangeHandler):
         return self._with_userinfo(claims, endpoint, result.token)
 
 
+def read_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims, read to choose the issuer and key; PyJWT's verified decode then parses
+    the token strictly, once (its unverified helpers would parse it twice more)."""
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise TokenRejected(f"malformed JWT: {len(segments)} segments, not 3")
+    parts = []
+    for name, segment in zip(("header", "payload"), segments[:2], strict=False):
+        try:
+            part = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        except (binascii.Error, ValueError, RecursionError) as exc:
+            raise TokenRejected(f"malformed JWT: invalid {name}: {exc}") from exc
+        if not isinstance(part, dict):
+            raise TokenRejected(f"malformed JWT: the {name} is not a JSON object")
+        parts.append(part)
+    return parts[0], parts[1]
+
+
 def check_typ(header: dict[str, Any], token_type: TokenExchangeType) -> None:
     """RFC 9068 / RFC 8725 §3.11: an access token says at+jwt, an ID token must not."""
     typ = str(header.get("typ", "")).lower()
@@ -190,15 +211,9 @@ def remember_jti(issuer: str, jti: str, expires_at: datetime) -> bool:
     values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
     dialect = db.session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
-        module = sqlite if dialect == "sqlite" else postgresql
-        stmt = module.insert(SeenJti).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[SeenJti.issuer, SeenJti.jti],
-            set_={"expires_at": stmt.excluded.expires_at},
-            where=SeenJti.expires_at < utcnow(),
-        )
         # A row back means inserted or taken over (psycopg's rowcount is -1 under SQLAlchemy).
-        return db.session.execute(stmt.returning(SeenJti.id)).first() is not None
+        statement = _upsert_jti(dialect)
+        return db.session.execute(statement, {**values, "now": utcnow()}).first() is not None
     seen = db.session.scalar(select(SeenJti).where(SeenJti.issuer == issuer, SeenJti.jti == jti))
     if seen is None:
         db.session.add(SeenJti(**values))
@@ -207,6 +222,22 @@ def remember_jti(issuer: str, jti: str, expires_at: datetime) -> bool:
     else:
         return False
     return True
+
+
+@cache
+def _upsert_jti(dialect: str) -> ReturningInsert[Any]:
+    """INSERT ... ON CONFLICT DO UPDATE (only an expired row) RETURNING id, built once."""
+    table = SeenJti.__table__
+    module = sqlite if dialect == "sqlite" else postgresql
+    stmt = module.insert(table).values(
+        issuer=bindparam("issuer"), jti=bindparam("jti"), expires_at=bindparam("expires_at")
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.issuer, table.c.jti],
+        set_={"expires_at": stmt.excluded.expires_at},
+        where=table.c.expires_at < bindparam("now", type_=DateTime()),
+    )
+    return stmt.returning(table.c.id)
 
 
 def prune_seen_jtis(now: datetime) -> int:

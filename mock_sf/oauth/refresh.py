@@ -72,7 +72,7 @@ class RefreshTokenGrant:
             scope=refresh.scopes,
             site=request.site,
             new_refresh_token=rotate,
-            parent=refresh,
+            parent_id=refresh.id,
         )
         db.session.commit()
         return body

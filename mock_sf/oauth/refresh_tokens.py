@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
+from sqlalchemy import Insert
 from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import delete
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -52,20 +55,27 @@ def grants_refresh_token(scope: str) -> bool:
 
 def issue_refresh_token(
     user: User, app: ConnectedApp, scope: str, issued_at: datetime, network_id: str | None
-) -> tuple[RefreshToken, str]:
-    """Stage and flush a refresh-token row (its id links access tokens); return row and raw."""
+) -> tuple[int, str]:
+    """Insert (not commit) a refresh-token row; return its id (access tokens link to it) and
+    the raw token."""
     raw = PREFIX + secrets.token_urlsafe(64)
-    row = RefreshToken(
-        token_hash=hash_token(raw),
-        user=user,
-        app_id=app.id,
-        scopes=scope,
-        network_id=network_id,
-        issued_at=issued_at,
+    result = db.session.execute(
+        _refresh_token_insert(),
+        {
+            "token_hash": hash_token(raw),
+            "user_id": user.id,
+            "app_id": app.id,
+            "scopes": scope,
+            "network_id": network_id,
+            "issued_at": issued_at,
+        },
     )
-    db.session.add(row)
-    db.session.flush()
-    return row, raw
+    return int(result.inserted_primary_key[0]), raw
+
+
+@cache
+def _refresh_token_insert() -> Insert:
+    return insert(RefreshToken.__table__)  # type: ignore[arg-type]
 
 
 def find_refresh_token(raw: str) -> RefreshToken | None:

@@ -19,12 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import DateTime
 from sqlalchemy import Index
 from sqlalchemy import ScalarSelect
+from sqlalchemy import Select
 from sqlalchemy import String
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
@@ -109,13 +112,16 @@ def subject_key(token: str) -> str:
     return FINGERPRINT_PREFIX + hashlib.sha256(token.encode()).hexdigest()
 
 
-def count_columns(
-    client_id: str, subject: str, limits: Limits, now: datetime
-) -> tuple[ScalarSelect[Any], ...]:
-    """Scalar subqueries for Counts, to be selected with whatever else the caller reads."""
-    since = now - timedelta(seconds=limits.window)
-    in_app = (SubjectTokenFailure.client_id == client_id, SubjectTokenFailure.created_at > since)
-    of_subject = (*in_app, SubjectTokenFailure.subject == subject)
+def count_columns() -> tuple[ScalarSelect[Any], ...]:
+    """Scalar subqueries for Counts, to be selected with whatever else the caller reads.
+
+    Bound by name: ``client_id``, ``subject`` and ``since`` (the window's start); see count_params.
+    """
+    in_app = (
+        SubjectTokenFailure.client_id == bindparam("client_id"),
+        SubjectTokenFailure.created_at > bindparam("since", type_=DateTime()),
+    )
+    of_subject = (*in_app, SubjectTokenFailure.subject == bindparam("subject"))
     return (
         select(func.count()).where(*of_subject).scalar_subquery(),
         select(func.min(SubjectTokenFailure.created_at)).where(*of_subject).scalar_subquery(),
@@ -124,11 +130,24 @@ def count_columns(
     )
 
 
+def count_params(client_id: str, subject: str, limits: Limits, now: datetime) -> dict[str, Any]:
+    """The values count_columns is bound to."""
+    return {
+        "client_id": client_id,
+        "subject": subject,
+        "since": now - timedelta(seconds=limits.window),
+    }
+
+
+@cache
+def _counts_statement() -> Select[Any]:
+    return select(*count_columns())
+
+
 def read_counts(client_id: str, subject: str, limits: Limits, now: datetime) -> Counts:
     """The Counts in one SELECT (when nothing else needs reading with them)."""
-    return Counts(
-        *db.session.execute(select(*count_columns(client_id, subject, limits, now))).one()
-    )
+    params = count_params(client_id, subject, limits, now)
+    return Counts(*db.session.execute(_counts_statement(), params).one())
 
 
 def check(counts: Counts, limits: Limits, now: datetime, client_id: str, subject: str) -> None:

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Mapping
+from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Insert
+from sqlalchemy import Select
+from sqlalchemy import insert
 from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +42,7 @@ from mock_sf.models import Contact
 from mock_sf.models import ExchangeAttempt
 from mock_sf.models import User
 from mock_sf.models import db
+from mock_sf.models import utcnow
 from mock_sf.oauth import throttle
 from mock_sf.oauth.client_auth import ClientCredentials
 from mock_sf.oauth.client_auth import authenticate_client
@@ -97,6 +103,30 @@ class SubjectToken:
     throttle_key: str
 
 
+@dataclass
+class Attempt:
+    """The exchange log's row for this attempt, filled in as the steps learn more."""
+
+    client_id: str | None
+    outcome: str = "failure"
+    app_id: int | None = None
+    handler: str | None = None
+    token_type: str | None = None
+    user_id: str | None = None
+    error: str | None = None
+    reason: str | None = None
+
+    def log(self) -> None:
+        """Insert the row (the caller commits)."""
+        db.session.execute(_attempt_insert(), asdict(self) | {"created_at": utcnow()})
+
+
+@cache
+def _attempt_insert() -> Insert:
+    # A Core INSERT built once: the ORM's unit of work costs more than the row on this hot path.
+    return insert(ExchangeAttempt.__table__)  # type: ignore[arg-type]
+
+
 class _UserInsertConflict(Exception):
     """A concurrent exchange inserted the same user first."""
 
@@ -119,9 +149,7 @@ class TokenExchangeGrant:
 
     def respond(self, request: TokenRequest) -> dict[str, Any]:
         """Run the exchange and log it: on failure roll back, keep the audit row, and re-raise."""
-        attempt = ExchangeAttempt(
-            client_id=(request.form.get("client_id") or "")[:255] or None, outcome="failure"
-        )
+        attempt = Attempt(client_id=(request.form.get("client_id") or "")[:255] or None)
         try:
             body = self._exchange(request, attempt)
         except OAuthError as exc:
@@ -130,16 +158,16 @@ class TokenExchangeGrant:
             if self.subject_rejected and self.throttle_key is not None:
                 throttle.record_failure(*self.throttle_key, request.remote_addr, self.now)
             self.context.logger.info("token exchange refused: %s (%s)", exc.error, exc.reason)
-            db.session.add(attempt)
+            attempt.log()
             db.session.commit()
             raise
         attempt.outcome = "success"
-        db.session.add(attempt)
+        attempt.log()
         db.session.commit()  # the exchange's one commit: jti, new user, tokens and log row
         self._run_futures()
         return body
 
-    def _exchange(self, request: TokenRequest, attempt: ExchangeAttempt) -> dict[str, Any]:
+    def _exchange(self, request: TokenRequest, attempt: Attempt) -> dict[str, Any]:
         """Salesforce's steps, in its order."""
         form = request.form
         subject = self._parameters(form, attempt)
@@ -159,7 +187,7 @@ class TokenExchangeGrant:
         attempt.user_id = user.id
         return self._issue(org, app, user, scope, request.site)
 
-    def _parameters(self, form: Mapping[str, str], attempt: ExchangeAttempt) -> SubjectToken:
+    def _parameters(self, form: Mapping[str, str], attempt: Attempt) -> SubjectToken:
         """``subject_token`` and ``subject_token_type``: present, at most 10,000 characters, a
         known URN. An over-long token is refused before the client authenticates: never counted."""
         token = form.get("subject_token") or None
@@ -181,21 +209,14 @@ class TokenExchangeGrant:
     ) -> tuple[OrgConfig, throttle.Counts]:
         """One SELECT: the Setup configuration's version (the cached copy is reloaded if it
         moved) and the throttle's counts for the claimed client and the token's subject."""
-        version, *counts = db.session.execute(
-            select(
-                org_config.version_column(),
-                *throttle.count_columns(
-                    credentials.client_id or "",
-                    subject.throttle_key,
-                    self.limits,
-                    self.now,
-                ),
-            )
-        ).one()
+        params = throttle.count_params(
+            credentials.client_id or "", subject.throttle_key, self.limits, self.now
+        )
+        version, *counts = db.session.execute(_setup_statement(), params).one()
         return org_config.at_version(version), throttle.Counts(*counts)
 
     def _client(
-        self, credentials: ClientCredentials, org: OrgConfig, attempt: ExchangeAttempt
+        self, credentials: ClientCredentials, org: OrgConfig, attempt: Attempt
     ) -> AppSettings:
         """The connected app, authenticated."""
         app = authenticate_client(credentials, org)
@@ -215,7 +236,7 @@ class TokenExchangeGrant:
             )
 
     def _handler(
-        self, app: AppSettings, name: str | None, subject: SubjectToken, attempt: ExchangeAttempt
+        self, app: AppSettings, name: str | None, subject: SubjectToken, attempt: Attempt
     ) -> tuple[HandlerLink, TokenExchangeHandler]:
         """The handler enablement, and the handler running as its Run As user with its own
         ``@future`` queue."""
@@ -365,6 +386,12 @@ class TokenExchangeGrant:
             except Exception:
                 db.session.rollback()
                 self.context.logger.exception("@future call %r failed", call)
+
+
+@cache
+def _setup_statement() -> Select[Any]:
+    """Built once: a statement built per request costs more than running it."""
+    return select(org_config.version_column(), *throttle.count_columns())
 
 
 def no_run_as_user(link: HandlerLink) -> str:

@@ -18,7 +18,6 @@ from typing import Any
 from mock_sf.models import User
 from mock_sf.oauth.id_token import build_id_token
 from mock_sf.oauth.keys import SigningKeys
-from mock_sf.oauth.refresh_tokens import RefreshToken
 from mock_sf.oauth.refresh_tokens import issue_refresh_token
 from mock_sf.oauth.sites import Site
 from mock_sf.oauth.tokens import issue_access_token
@@ -53,7 +52,7 @@ def issue_tokens(
     scope: str,
     site: Site | None,
     new_refresh_token: bool,
-    parent: RefreshToken | None = None,
+    parent_id: int | None = None,
 ) -> dict[str, Any]:
     """Stage the token rows (the caller commits) and build the response body."""
     now = time.time()
@@ -61,7 +60,7 @@ def issue_tokens(
     now_dt = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
     refresh_raw = None
     if new_refresh_token:
-        parent, refresh_raw = issue_refresh_token(
+        parent_id, refresh_raw = issue_refresh_token(
             user, app, scope, now_dt, site.network_id if site else None
         )
     access_token = issue_access_token(
@@ -71,7 +70,7 @@ def issue_tokens(
         scope,
         now_dt,
         config["ACCESS_TOKEN_LIFETIME"],
-        refresh_token_id=parent.id if parent else None,
+        refresh_token_id=parent_id,
     )
     identity = identity_url(config["SF_URL"], org_id, user.id)
     body: dict[str, Any] = {"access_token": access_token}
