@@ -35,6 +35,7 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
 from mock_sf import ids
+from mock_sf import sqlite_workers
 
 EXTERNAL_USER_TYPES = frozenset(
     {"PowerPartner", "PowerCustomerSuccess", "CustomerSuccess", "CspLitePortal", "CsnOnly"}
@@ -400,14 +401,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+    sqlite_workers.pragmas(dbapi_connection)
 
 
 def init_app(app: Flask) -> None:
-    """Bind the db to the app; SQLite gets WAL, foreign keys and a busy timeout on connect."""
+    """Bind the db to the app; SQLite gets WAL, foreign keys, a busy timeout and background
+    checkpoints."""
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+            sqlite_workers.install(db.engine)
 
 
 # The key of the PostgreSQL advisory lock that serializes CaseNumbers (any fixed number).

@@ -213,7 +213,10 @@ def remember_jti(issuer: str, jti: str, expires_at: datetime) -> bool:
     if dialect in ("sqlite", "postgresql"):
         # A row back means inserted or taken over (psycopg's rowcount is -1 under SQLAlchemy).
         statement = _upsert_jti(dialect)
-        return db.session.execute(statement, {**values, "now": utcnow()}).first() is not None
+        return (
+            db.session.connection().execute(statement, {**values, "now": utcnow()}).first()
+            is not None
+        )
     seen = db.session.scalar(select(SeenJti).where(SeenJti.issuer == issuer, SeenJti.jti == jti))
     if seen is None:
         db.session.add(SeenJti(**values))

@@ -59,7 +59,7 @@ def issue_refresh_token(
     """Insert (not commit) a refresh-token row; return its id (access tokens link to it) and
     the raw token."""
     raw = PREFIX + secrets.token_urlsafe(64)
-    result = db.session.execute(
+    result = db.session.connection().execute(
         _refresh_token_insert(),
         {
             "token_hash": hash_token(raw),

@@ -118,7 +118,7 @@ class Attempt:
 
     def log(self) -> None:
         """Insert the row (the caller commits)."""
-        db.session.execute(_attempt_insert(), asdict(self) | {"created_at": utcnow()})
+        db.session.connection().execute(_attempt_insert(), asdict(self) | {"created_at": utcnow()})
 
 
 @cache
@@ -212,7 +212,7 @@ class TokenExchangeGrant:
         params = throttle.count_params(
             credentials.client_id or "", subject.throttle_key, self.limits, self.now
         )
-        version, *counts = db.session.execute(_setup_statement(), params).one()
+        version, *counts = db.session.connection().execute(_setup_statement(), params).one()
         return org_config.at_version(version), throttle.Counts(*counts)
 
     def _client(

@@ -37,7 +37,7 @@ def issue_access_token(
 ) -> str:
     """Insert (not commit) a token row; return the raw token, shown only once."""
     raw = f"{org_id[:15]}!{secrets.token_urlsafe(72)}"
-    db.session.execute(
+    db.session.connection().execute(
         _token_insert(),
         {
             "token_hash": hash_token(raw),
