@@ -8,11 +8,15 @@ the budget is refused without being counted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from mock_sf.models import ApiUsage
 from mock_sf.models import db
@@ -48,33 +52,50 @@ def _today_row(org_id: str) -> Any:
     return (ApiUsage.org_id == org_id) & (ApiUsage.day == utcnow().date())
 
 
-def count_call(org_id: str, maximum: int) -> Usage:
-    """Count one call and commit it; REQUEST_LIMIT_EXCEEDED once today's budget is spent."""
-    for _ in range(2):  # a concurrent first call of the day may insert the row first
-        used = db.session.scalar(
-            update(ApiUsage)
-            .where(_today_row(org_id), ApiUsage.calls < maximum)
-            .values(calls=ApiUsage.calls + 1)
-            .returning(ApiUsage.calls)
+@cache
+def _bump() -> ReturningUpdate[Any]:
+    """Built once: ``calls + 1`` on today's row while under the maximum, returning the count."""
+    table = ApiUsage.__table__
+    return (
+        update(table)
+        .where(
+            table.c.org_id == bindparam("org"),
+            table.c.day == bindparam("today"),
+            table.c.calls < bindparam("maximum"),
         )
-        if used is not None:
-            db.session.commit()
-            return Usage(used, maximum)
-        calls = db.session.scalar(select(ApiUsage.calls).where(_today_row(org_id)))
-        if calls is not None and calls >= maximum:
-            db.session.rollback()
-            raise RequestLimitExceeded()
-        if calls is not None:  # PostgreSQL: a concurrent first call committed the row just now
-            continue
-        if maximum <= 0:
-            raise RequestLimitExceeded()
-        db.session.add(ApiUsage(org_id=org_id, day=utcnow().date(), calls=1))
+        .values(calls=table.c.calls + 1)
+        .returning(table.c.calls)
+    )
+
+
+def count_call(org_id: str, maximum: int) -> Usage:
+    """Count one call and commit it; REQUEST_LIMIT_EXCEEDED once today's budget is spent.
+
+    The count commits on a connection of its own: committing the request's session would expire
+    the user it authenticated (one more SELECT per call) and a write lock held until the
+    request's end would queue every other call behind it.
+    """
+    for _ in range(2):  # a concurrent first call of the day may insert the row first
+        today = utcnow().date()
         try:
-            db.session.commit()
+            with db.engine.begin() as connection:
+                params = {"org": org_id, "today": today, "maximum": maximum}
+                used = connection.execute(_bump(), params).scalar()
+                if used is not None:
+                    return Usage(used, maximum)
+                calls = connection.scalar(select(ApiUsage.calls).where(_today_row(org_id)))
+                if calls is not None and calls >= maximum:
+                    raise RequestLimitExceeded()
+                if calls is not None:  # PostgreSQL: a concurrent first call committed it just now
+                    continue
+                if maximum <= 0:
+                    raise RequestLimitExceeded()
+                connection.execute(
+                    insert(ApiUsage.__table__).values(org_id=org_id, day=today, calls=1)
+                )
+                return Usage(1, maximum)
         except IntegrityError:
-            db.session.rollback()
             continue
-        return Usage(1, maximum)
     raise RequestLimitExceeded()
 
 

@@ -228,3 +228,19 @@ def test_prune_deletes_expired_jtis_and_old_failures(app: Flask) -> None:
         assert db.session.scalars(select(SeenJti.jti)).all() == ["live"]
         ages = db.session.scalars(select(SubjectTokenFailure.created_at)).all()
         assert ages == [now - timedelta(seconds=5)]
+
+
+def test_a_rest_query_reads_its_caller_once_and_counts_itself_apart(
+    app: Flask, api: Any, idp: Any
+) -> None:
+    token = api.token_for(idp.ADA_SUB)
+    assert api.get("/services/data/v62.0/query?q=SELECT+Id+FROM+Case", token).status_code == 200
+    with statements(app) as seen:
+        response = api.get("/services/data/v62.0/query?q=SELECT+Id+FROM+Case", token)
+    assert response.status_code == 200
+    # The token with her user and profile; the org; the daily count (committed on its own
+    # connection, so her user is not expired and read again by the sharing rule); the query.
+    reads_of_users = [s for s in seen if re.search(r'\b(FROM|JOIN) "?user"?\s', s)]
+    assert len(reads_of_users) == 1, seen
+    assert sum(s.startswith("UPDATE api_usage") for s in seen) == 1
+    assert len([s for s in seen if s != "COMMIT"]) == 4, seen

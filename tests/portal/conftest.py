@@ -307,8 +307,13 @@ class FakeCases:
             parent = re.search(r"ParentId = '(\w+)'", soql).group(1)
             return 200, Org.query(*[c for c in self.comments if c["ParentId"] == parent])
         cases = self._matching(soql)
-        if soql.startswith("SELECT COUNT()"):
-            return 200, {"totalSize": len(cases), "done": True, "records": []}
+        if soql.startswith("SELECT IsClosed, COUNT(Id) n"):  # the status counts, grouped
+            groups = [
+                {"attributes": {"type": "AggregateResult"}, "IsClosed": closed, "n": n}
+                for closed in (False, True)
+                if (n := sum(c["IsClosed"] is closed for c in cases))
+            ]
+            return 200, {"totalSize": len(groups), "done": True, "records": groups}
         return 200, Org.query(*self._page(soql, cases))
 
     def search(self, request: requests.PreparedRequest) -> Reply:

@@ -22,7 +22,7 @@ def soql_sent(transport, org, path: str = "query") -> list[str]:
 
 
 def listed(transport, org) -> str:
-    """The last list query sent (not a COUNT())."""
+    """The last list query sent (not the counts)."""
     return [q for q in soql_sent(transport, org) if "LIMIT" in q][-1]
 
 
