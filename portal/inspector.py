@@ -1200,6 +1200,11 @@ def peers(config: Mapping[str, Any]) -> dict[str, list[str]]:
     }
 
 
+def has_steps() -> bool:
+    """Whether this browser's flow may have steps (no read: the panel fetches them when opened)."""
+    return has_request_context() and (flow_id() is not None or bool(pending_steps()))
+
+
 def pending_steps() -> list[dict[str, Any]]:
     return g.get("inspector_pending", []) if has_request_context() else []
 
@@ -1333,7 +1338,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.after_request(tell_htmx)
     app.teardown_request(write_pending)
-    app.add_template_global(current_steps, "inspector_steps")
+    app.add_template_global(has_steps, "inspector_has_steps")
     app.add_template_global(enabled, "inspector_enabled")
     app.add_template_global(sequence_svg, "inspector_diagram")
     app.add_template_filter(pretty_json, "inspector_json")

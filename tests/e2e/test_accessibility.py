@@ -80,6 +80,8 @@ def support_with_the_inspector_open(page: Page) -> None:
     support(page)
     page.locator("details.inspector-panel > summary").click()
     expect(page.locator("details.inspector-panel")).to_have_attribute("open", "")
+    # Opening it fetches the steps: the diagram and the list are checked as a person sees them.
+    expect(page.locator("details.inspector-panel .inspector-summary li").first).to_be_visible()
 
 
 def support_searched(page: Page) -> None:

@@ -748,7 +748,7 @@ def test_switched_off_nothing_is_recorded_and_the_pages_are_gone(app, client, tr
 # --- rendering ------------------------------------------------------------------------------
 
 
-def test_the_panel_shows_this_requests_steps_folded_with_a_link(app, client) -> None:
+def test_the_panel_is_folded_with_a_link_and_draws_the_steps_when_opened(app, client) -> None:
     def with_panel() -> str:
         inspector.record_step(
             kind="authorize", sender="browser", receiver="idp", method="GET", url=ISSUER
@@ -764,7 +764,9 @@ def test_the_panel_shows_this_requests_steps_folded_with_a_link(app, client) -> 
     assert panel.lstrip().startswith("<details")
     assert 'href="/inspector"' in panel
     assert 'hx-get="/inspector/panel"' in panel
-    assert "Authorize (OIDC)" in panel
+    assert 'hx-trigger="toggle once from:closest details' in panel  # drawn when opened
+    assert "Authorize (OIDC)" not in panel
+    assert "Authorize (OIDC)" in client.get("/inspector/panel").get_data(as_text=True)
     assert empty.get("/_probe").get_data(as_text=True).strip() == ""
 
 
