@@ -11,6 +11,7 @@ from flask import Response
 from flask import current_app
 from flask import g
 from flask import request
+from sqlalchemy import select
 from werkzeug.routing import BaseConverter
 
 from mock_sf import ids
@@ -79,7 +80,10 @@ def check_version_and_session() -> None:
 
 def org_id() -> str:
     """The one org this mock serves."""
-    return db.session.scalar(db.select(Organization.id)) or ""
+    return db.session.scalar(_ORG_ID) or ""
+
+
+_ORG_ID = select(Organization.id)  # built once: every REST call reads it
 
 
 @bp.after_request
