@@ -34,6 +34,8 @@ def healthz() -> Response:
 def render_http_error(exc: HTTPException) -> object:
     """Routing and server errors in the dialect of the path: REST array, OAuth JSON, or HTML."""
     code = exc.code or 500
+    # RFC 9110 §15.5.6: a 405 names the methods the resource allows, in every dialect.
+    allow = {"Allow": exc.get_headers()[-1][1]} if isinstance(exc, MethodNotAllowed) else {}
     path = api_path(request.path, current_app.config.get("SITE_PATH_PREFIX") or "")
     if path.startswith("/services/data"):
         error: rest_errors.RestError
@@ -49,15 +51,18 @@ def render_http_error(exc: HTTPException) -> object:
         else:
             error = rest_errors.RestError(exc.description)
             error.status_code = code
-        return rest_errors.render_rest_error(error)
+        response = rest_errors.render_rest_error(error)
+        response.headers.update(allow)
+        return response
     if path.startswith("/services/oauth2"):
         description = (
             "must use HTTP POST" if isinstance(exc, MethodNotAllowed) else exc.name.lower()
         )
         oauth_error = OAuthError(description)
         oauth_error.status_code = code
+        oauth_error.headers = allow
         return render_oauth_error(oauth_error)
-    return render_template("web/error.html", error=exc), code
+    return render_template("web/error.html", error=exc), code, allow
 
 
 def api_path(path: str, site_prefix: str) -> str:

@@ -209,7 +209,12 @@ def test_revoking_unknown_or_dead_tokens_is_200(flow, token):
     if token == "already-revoked":
         token = flow.tokens()["access_token"]
         revoke(flow, token)
-    assert revoke(flow, token).status_code == 200
+    response = revoke(flow, token)
+    assert (response.status_code, response.data) == (200, b"")  # RFC 7009 §2.2
+    # Revoked stays revoked: the second revocation neither fails nor brings it back.
+    assert introspect(flow, token).json == {"active": False}
+    userinfo = flow.client.get(USERINFO, headers={"Authorization": f"Bearer {token}"})
+    assert userinfo.status_code == 401
 
 
 def test_revoking_another_clients_token_is_refused_and_changes_nothing(flow, other_app):

@@ -73,12 +73,22 @@ class FakeIdp:
         self.jwks_fetches = 0
         self.userinfo_calls: list[str] = []
         self.reachable = True
+        self.elsewhere: dict[str, dict[str, Any]] = {}
+        self.fetched_elsewhere: list[str] = []
 
     def jwks(self) -> dict[str, Any]:
         public = jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
         return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": "RS256"}]}
 
+    def serve_jwks_elsewhere(self, uri: str, key: rsa.RSAPrivateKey, kid: str) -> None:
+        """An attacker's JWKS at ``uri``: what a handler that honoured ``jku`` would fetch."""
+        public = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+        self.elsewhere[uri] = {"keys": [{**public, "kid": kid, "use": "sig", "alg": "RS256"}]}
+
     def fetch_jwks(self, uri: str, timeout: float) -> dict[str, Any]:
+        if uri in self.elsewhere:
+            self.fetched_elsewhere.append(uri)
+            return self.elsewhere[uri]
         assert uri == JWKS_URI and timeout == 5
         self.jwks_fetches += 1
         if not self.reachable:

@@ -87,9 +87,17 @@ def test_discovery_names_what_is_served(client: Any) -> None:
     ]
     assert body["id_token_signing_alg_values_supported"] == ["RS256"]
     assert "authorization_endpoint" not in body
-    for name in ("token_endpoint", "revocation_endpoint", "introspection_endpoint", "jwks_uri"):
-        path = body[name].removeprefix(SF)
-        assert client.get(path).status_code != 404, name
+    # Each endpoint answers in its own dialect: the keys, and the POST-only endpoints' 405.
+    keys = client.get(body["jwks_uri"].removeprefix(SF))
+    assert keys.status_code == 200 and keys.get_json()["keys"][0]["alg"] == "RS256"
+    for name in ("token_endpoint", "introspection_endpoint"):
+        response = client.get(body[name].removeprefix(SF))
+        assert response.status_code == 405, name
+        assert "POST" in response.headers["Allow"].split(", "), name
+        assert response.get_json()["error_description"] == "must use HTTP POST"
+    # Revocation also takes GET ?token= (Salesforce documents both): no token, an OAuth 400.
+    revoke = client.get(body["revocation_endpoint"].removeprefix(SF))
+    assert revoke.status_code == 400 and revoke.get_json()["error"] == "invalid_token"
 
 
 @pytest.mark.parametrize("path", ["/id/keys", "/.well-known/openid-configuration"])

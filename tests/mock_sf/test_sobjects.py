@@ -332,6 +332,7 @@ def test_unsupported_method_is_a_405_array(api: Any, idp: Any) -> None:
             "errorCode": "METHOD_NOT_ALLOWED",
         }
     ]
+    assert set(response.headers["Allow"].split(", ")) >= {"DELETE", "GET", "PATCH"}
 
 
 def test_a_user_reads_her_own_user_record(app: Flask, api: Any, idp: Any) -> None:

@@ -285,6 +285,15 @@ def test_an_unreachable_idp_fails_closed(api: Any, idp: Any) -> None:
 
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
+FOREIGN_JWKS = "http://127.0.0.1:9/jwks"
+
+
+def jku_attack(idp: Any) -> str:
+    """Signed with a key the ``jku`` URL really serves: accepted if ``jku`` were honoured."""
+    idp.serve_jwks_elsewhere(FOREIGN_JWKS, OTHER_KEY, "attacker")
+    return idp.access_token(key=OTHER_KEY, headers={"kid": "attacker", "jku": FOREIGN_JWKS})
+
+
 # Each case builds the request from the fake IdP: (subject_token, form overrides, headers).
 TokenCase = Callable[[Any], tuple[str, dict[str, Any], dict[str, str]]]
 NEGATIVE: list[tuple[str, TokenCase, tuple[str, str]]] = [
@@ -332,11 +341,7 @@ NEGATIVE: list[tuple[str, TokenCase, tuple[str, str]]] = [
     ),
     (
         "foreign jku is ignored",
-        lambda idp: (
-            idp.access_token(key=OTHER_KEY, headers={"jku": "http://127.0.0.1:9/jwks"}),
-            {},
-            {},
-        ),
+        lambda idp: (jku_attack(idp), {}, {}),
         VALIDATION_FAILED,
     ),
     ("missing exp", lambda idp: (idp.access_token(drop=("exp",)), {}, {}), VALIDATION_FAILED),
@@ -435,6 +440,7 @@ def test_refused_exchanges(api: Any, idp: Any, build: TokenCase, expected: tuple
     assert response.get_json() == {"error": expected[0], "error_description": expected[1]}
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Pragma"] == "no-cache"
+    assert idp.fetched_elsewhere == []  # only the trusted issuer's jwks_uri is ever fetched
 
 
 def _disable_exchange() -> None:
@@ -541,6 +547,7 @@ def test_get_on_the_token_endpoint_is_an_oauth_error(client: Any) -> None:
         "error": "invalid_request",
         "error_description": "must use HTTP POST",
     }
+    assert "POST" in response.headers["Allow"].split(", ")
 
 
 def test_issued_ids_are_valid_18_char_ids(api: Any, idp: Any) -> None:
