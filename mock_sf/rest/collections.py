@@ -8,7 +8,6 @@ ALL_OR_NONE_OPERATION_ROLLED_BACK; without it each record commits on its own.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +31,7 @@ from mock_sf.rest.errors import JsonParserError
 from mock_sf.rest.errors import MalformedId
 from mock_sf.rest.errors import MissingArgument
 from mock_sf.rest.errors import RestError
+from mock_sf.rest.errors import load_json
 from mock_sf.rest.soql import field_list
 
 MAX_RECORDS = 200
@@ -52,10 +52,7 @@ def failure(exc: RestError) -> dict[str, Any]:
 
 def parse_request(text: str) -> tuple[bool, list[dict[str, Any]]]:
     """``{"allOrNone": bool, "records": [...]}``, at most 200 records."""
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise JsonParserError(f"{exc.msg} at [line:{exc.lineno}, column:{exc.colno}]") from exc
+    body = load_json(text)
     if not isinstance(body, dict) or not isinstance(body.get("records"), list):
         raise InvalidInput("A records array is required")
     rows = body["records"]
@@ -226,10 +223,7 @@ def retrieve(
 
 def retrieve_body(text: str) -> tuple[Any, Any]:
     """The POST form of retrieve: ``{"ids": [...], "fields": [...]}``."""
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise JsonParserError(f"{exc.msg} at [line:{exc.lineno}, column:{exc.colno}]") from exc
+    body = load_json(text)
     if not isinstance(body, dict):
         raise JsonParserError("The request body must be a JSON object")
     return body.get("ids"), body.get("fields")

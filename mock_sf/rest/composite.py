@@ -31,6 +31,7 @@ from mock_sf.rest.errors import NotFound
 from mock_sf.rest.errors import ProcessingHalted
 from mock_sf.rest.errors import RestError
 from mock_sf.rest.errors import json_response
+from mock_sf.rest.errors import load_json
 from mock_sf.rest.errors import render_rest_error
 from mock_sf.rest.upsert import MultipleMatches
 from mock_sf.rest.versions import check_version
@@ -91,10 +92,7 @@ class Result:
 
 def parse(text: str) -> tuple[bool, list[Subrequest]]:
     """``{"allOrNone", "collateSubrequests", "compositeRequest": [...]}``."""
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise JsonParserError(f"{exc.msg} at [line:{exc.lineno}, column:{exc.colno}]") from exc
+    body = load_json(text)
     if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
         raise InvalidInput("A compositeRequest array is required")
     entries = body["compositeRequest"]

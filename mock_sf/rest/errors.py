@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from json import JSONDecodeError
 from typing import Any
 
 from flask import Response
@@ -113,6 +114,19 @@ class InsufficientAccessOnCrossReference(RestError):
 
 class JsonParserError(RestError):
     error_code = "JSON_PARSER_ERROR"
+
+
+def load_json(text: str) -> Any:
+    """A request body's JSON, or JSON_PARSER_ERROR (also for nesting or numbers too deep or long
+    for Python's parser, which would otherwise be a 500)."""
+    try:
+        return json.loads(text)
+    except JSONDecodeError as exc:
+        raise JsonParserError(f"{exc.msg} at [line:{exc.lineno}, column:{exc.colno}]") from exc
+    except RecursionError as exc:
+        raise JsonParserError("The JSON is nested too deeply") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise JsonParserError(f"Unparseable JSON: {str(exc)[:100]}") from exc
 
 
 class NumberOutsideValidRange(RestError):

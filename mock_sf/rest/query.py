@@ -32,7 +32,8 @@ def batch_size(config: Mapping[str, Any], options_header: str | None) -> int:
     match = _BATCH_OPTION.search(options_header or "")
     if match is None:
         return int(config.get("QUERY_BATCH_SIZE", MAX_BATCH_SIZE))
-    return max(MIN_BATCH_SIZE, min(MAX_BATCH_SIZE, int(match.group(1))))
+    digits = match.group(1).lstrip("0")[:5]  # more digits than 2000 has: clamped all the same
+    return max(MIN_BATCH_SIZE, min(MAX_BATCH_SIZE, int(digits or "0")))
 
 
 def run_query(

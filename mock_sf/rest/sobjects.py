@@ -7,7 +7,6 @@ sObject Collections can roll a whole call back.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import current_app
@@ -48,6 +47,7 @@ from mock_sf.rest.errors import MalformedId
 from mock_sf.rest.errors import NotFound
 from mock_sf.rest.errors import RequiredFieldMissing
 from mock_sf.rest.errors import StringTooLong
+from mock_sf.rest.errors import load_json
 from mock_sf.rest.soql import field_list
 
 # Subject is not required in a real org (Object Reference, Case); CaseComment needs a parent.
@@ -56,10 +56,7 @@ REQUIRED_FIELDS = {"CaseComment": ("ParentId", "CommentBody")}
 
 def parse_body(text: str, sobject: SObject = CASE) -> dict[str, Any]:
     """The JSON object of a create or update request, or JSON_PARSER_ERROR."""
-    try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise JsonParserError(f"{exc.msg} at [line:{exc.lineno}, column:{exc.colno}]") from exc
+    body = load_json(text)
     return json_object(body, sobject)
 
 

@@ -88,6 +88,7 @@ MAX_OFFSET = 2000
 MAX_FIELDS_LIMIT = 200  # FIELDS(ALL) and FIELDS(CUSTOM) need LIMIT n with n <= 200
 # SOQL integers are 32-bit: a larger LIMIT or LAST_N_DAYS:n is out of range, not an overflow.
 MAX_INTEGER = 2**31 - 1
+MAX_NUMBER_LENGTH = 64  # characters of a numeric literal; a double's 17 digits fit many times
 # Nested parentheses and NOTs recurse: bound them so junk input is a 400, never a RecursionError.
 MAX_NESTING = 100
 
@@ -524,6 +525,10 @@ class Parser:
             self.advance()
             return Literal("string", unescape(token.text), token.pos)
         if token.kind == "number":
+            if len(token.text) > MAX_NUMBER_LENGTH:  # int() refuses 4,300 digits with a 500
+                raise query_error(
+                    self.soql, token.pos, MalformedQuery, f"invalid number: '{token.text[:20]}…'"
+                )
             self.advance()
             return Literal(
                 "number", float(token.text) if "." in token.text else int(token.text), token.pos
@@ -534,7 +539,7 @@ class Parser:
                 return Literal("date", token.text, token.pos)
             try:
                 value = parse_datetime(token.text)
-            except ValueError:
+            except (ValueError, OverflowError):  # not a date, or past year 9999 / before 1 in UTC
                 raise self.unexpected() from None
             self.advance()
             return Literal("datetime", value, token.pos)
@@ -583,15 +588,15 @@ class Parser:
         return self.bounded(token)
 
     def bounded(self, token: Token) -> int:
-        value = int(token.text)
-        if value > MAX_INTEGER:
+        digits = token.text.lstrip("0")
+        if len(digits) > len(str(MAX_INTEGER)) or int(digits or "0") > MAX_INTEGER:
             raise query_error(
                 self.soql,
                 token.pos,
                 NumberOutsideValidRange,
-                f"{token.text} is outside the valid range of integers",
+                f"{token.text[:20]} is outside the valid range of integers",
             )
-        return value
+        return int(digits or "0")
 
 
 _RESERVED = frozenset(

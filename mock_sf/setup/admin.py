@@ -60,7 +60,10 @@ def safe_next(target: str | None, default: str) -> str:
     """Only a local /setup path may be a post-login target (no open redirect)."""
     if not target:
         return default
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "//[": an invalid IPv6 netloc
+        return default
     if parts.scheme or parts.netloc or not parts.path.startswith("/setup/") or "\\" in target:
         return default
     return target
