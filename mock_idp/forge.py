@@ -428,6 +428,8 @@ def _mint(body: Mapping[str, Any]) -> dict[str, Any]:
     if user is None:
         raise ForgeError("user must be the email of a user in the directory.")
     audience = body.get("audience") or None
+    if audience is not None and not isinstance(audience, str):
+        raise ForgeError("audience must be a string (one audience per token).")
     return forge(kind, str(body.get("variant") or "valid"), user, audience, current_app.config)
 
 

@@ -219,8 +219,9 @@ def _login_expired(_exc: LoginExpired) -> Response:
 
 def _current_page() -> str | None:
     """Where to come back to after logging in: the page, not the endpoint a form posted to."""
-    if is_htmx_request():
-        return _same_site_path(request.headers.get("HX-Current-URL", ""))
+    if is_htmx_request():  # the page htmx was on; else (none, or unreadable) the URL it asked for
+        current = _same_site_path(request.headers.get("HX-Current-URL", ""))
+        return current or (safe_next(request.path) if request.method == "GET" else None)
     if request.method != "GET":
         return _same_site_path(request.referrer or "")
     return safe_next(request.full_path.rstrip("?"))

@@ -51,7 +51,10 @@ def _uri_list(metadata: Mapping[str, Any], name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(uri, str) for uri in value):
         raise InvalidRedirectUriError(f"{name} must be an array of URIs.")
     for uri in value:
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+        except ValueError:  # e.g. "http://[::1": an unclosed IPv6 bracket
+            raise InvalidRedirectUriError(f"Not a valid URI: {uri}") from None
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
             raise InvalidRedirectUriError(f"Not an absolute http(s) URI without fragment: {uri}")
     return list(dict.fromkeys(value))
