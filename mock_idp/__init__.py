@@ -24,6 +24,7 @@ from mock_idp import outbox
 from mock_idp import password_reset
 from mock_idp import registration
 from mock_idp import saml
+from mock_idp import security_headers
 from mock_idp import seed
 from mock_idp import users
 from mock_idp.oidc import authorize
@@ -54,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     users.init_app(app)
     keys.init_app(app)
     saml.init_app(app)
+    security_headers.init_app(app)  # CSP, no framing, nosniff, Referrer-Policy on every response
     csrf = CSRFProtect(app)
     csrf.exempt(oidc.bp)  # the JSON endpoints authenticate clients, not browsers
     csrf.exempt(key_rotation.bp)  # a demo control for scripts; 404 unless DEMO_CONTROLS

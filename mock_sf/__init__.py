@@ -19,6 +19,7 @@ from mock_sf import oauth
 from mock_sf import org_config
 from mock_sf import prune
 from mock_sf import rest
+from mock_sf import security_headers
 from mock_sf import setup
 from mock_sf import tls
 from mock_sf import web
@@ -52,6 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # services
     handlers.init_app(app)
+    security_headers.init_app(app)  # CSP, no framing, nosniff, Referrer-Policy on every response
 
     # blueprints (oauth's and setup's init_app also hold their services: keys, CSRF, forge)
     app.register_blueprint(web.bp)

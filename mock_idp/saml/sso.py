@@ -250,6 +250,7 @@ def post_form(action: str, field: str, xml: bytes, relay_state: str | None, name
     response.headers["Cache-Control"] = "no-cache, no-store"
     response.headers["Pragma"] = "no-cache"
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; script-src 'self'; style-src 'self'; form-action {action}"
+        f"default-src 'none'; script-src 'self'; style-src 'self'; form-action {action}; "
+        "frame-ancestors 'none'"
     )
     return response

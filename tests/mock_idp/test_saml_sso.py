@@ -149,6 +149,8 @@ def test_redirect_binding_asks_for_login_then_answers_with_signed_response(clien
     assert 'src="/static/saml_post.js"' in response.text
     assert "form-action " + ACS in response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
     check_response(client, base64.b64decode(fields["SAMLResponse"]), in_response_to="_req1")
 
 

@@ -1,0 +1,13 @@
+"""Every HTML page of the IdP: a strict CSP, never framed, nosniff, a Referrer-Policy (issue 10)."""
+
+from __future__ import annotations
+
+from tests.route_walk import walk
+
+
+def test_every_page_denies_framing_and_inline_code(app, client):
+    app.config["DEMO_CONTROLS"] = True  # the forge and outbox pages too
+    found = walk(app, client)
+    pages = int(found.pop("#html")[0])
+    assert found == {}
+    assert pages >= 15  # login, registration, reset, forge, outbox, home, errors ...
