@@ -11,6 +11,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from mock_idp import access_log
 from mock_idp import config
 from mock_idp import forge
 from mock_idp import home
@@ -56,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     keys.init_app(app)
     saml.init_app(app)
     security_headers.init_app(app)  # CSP, no framing, nosniff, Referrer-Policy on every response
+    access_log.init_app(app)  # the development server logs no codes or tokens
     csrf = CSRFProtect(app)
     csrf.exempt(oidc.bp)  # the JSON endpoints authenticate clients, not browsers
     csrf.exempt(key_rotation.bp)  # a demo control for scripts; 404 unless DEMO_CONTROLS

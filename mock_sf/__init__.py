@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from mock_sf import access_log
 from mock_sf import config
 from mock_sf import demo
 from mock_sf import handlers
@@ -54,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # services
     handlers.init_app(app)
     security_headers.init_app(app)  # CSP, no framing, nosniff, Referrer-Policy on every response
+    access_log.init_app(app)  # the development server logs no codes or tokens
 
     # blueprints (oauth's and setup's init_app also hold their services: keys, CSRF, forge)
     app.register_blueprint(web.bp)

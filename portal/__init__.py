@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask
 
+from . import access_log
 from . import auth
 from . import cases
 from . import config
@@ -50,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     cases.init_app(app)
     security.init_app(app)
+    access_log.init_app(app)  # the development server logs no codes or tokens
     schedule.init_app(app)
     schedule.schedule_http().hooks["response"].append(inspector.observe)
     inspector.init_app(app)

@@ -18,6 +18,7 @@ from flask import Flask
 from flask import Response
 from flask import current_app
 from flask import redirect
+from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
@@ -153,7 +154,12 @@ def logout() -> Response:
     state = secrets.token_urlsafe(32)
     session["logout_state"] = state
     home = current_app.config["PORTAL_URL"] + url_for("home.index")
-    return redirect(idp.logout_url(id_token, home, state) or url_for("home.index"), 303)
+    logout_request = idp.logout_request(id_token, home, state)
+    if logout_request is None:
+        return redirect(url_for("home.index"), 303)
+    action, fields = logout_request
+    page = render_template("auth/post_form.html", action=action, fields=fields)
+    return Response(page, headers={"Cache-Control": "no-store"})  # the page holds the ID token
 
 
 def revoke_salesforce_token(token: str) -> None:

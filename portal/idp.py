@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import requests
-from authlib.common.urls import add_params_to_uri
 from authlib.integrations.flask_client import FlaskOAuth2App
 from authlib.integrations.flask_client import OAuth
 from authlib.integrations.flask_client import OAuthError
@@ -196,12 +195,15 @@ def revoke(refresh_token: str) -> None:
         )
 
 
-def logout_url(id_token: str | None, post_logout_redirect_uri: str, state: str) -> str | None:
-    """The IdP's end_session_endpoint for this login (RP-Initiated Logout 1.0 §2), or None."""
+def logout_request(
+    id_token: str | None, post_logout_redirect_uri: str, state: str
+) -> tuple[str, dict[str, str]] | None:
+    """The IdP's end_session_endpoint and the form fields to POST to it (RP-Initiated Logout 1.0
+    §2: the OP supports POST), or None. A POST keeps the ID token out of every URL."""
     endpoint = metadata().get("end_session_endpoint")
     if not endpoint:
         return None
-    params = {"post_logout_redirect_uri": post_logout_redirect_uri, "state": state}
+    fields = {"post_logout_redirect_uri": post_logout_redirect_uri, "state": state}
     if id_token:
-        params["id_token_hint"] = id_token
-    return add_params_to_uri(endpoint, params)
+        fields["id_token_hint"] = id_token
+    return endpoint, fields

@@ -274,7 +274,7 @@ def _with_idp(call: Callable[[], T]) -> T:
 def _post_form(outgoing: saml_sp.Outgoing) -> Response:
     """An HTTP-POST message to the IdP (Bindings §3.5.4): a form the speaker sends on."""
     html = render_template(
-        "saml/post_form.html", action=outgoing.form_action, fields=outgoing.form_fields or {}
+        "auth/post_form.html", action=outgoing.form_action, fields=outgoing.form_fields or {}
     )
     response = make_response(html)
     response.headers["Cache-Control"] = "no-cache, no-store"

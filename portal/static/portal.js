@@ -10,3 +10,11 @@
   document.addEventListener("DOMContentLoaded", function () { focusMarked(document); });
   document.addEventListener("htmx:afterSettle", function (event) { focusMarked(event.target); });
 })();
+
+// A form the server marked to go on by itself (the logout's POST to the IdP): submit it once.
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.querySelector("form[data-autosubmit]");
+  if (form) {
+    form.submit();
+  }
+});

@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from urllib.parse import parse_qs
 from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -288,10 +290,16 @@ def test_logout_revokes_the_refresh_token_and_ends_the_idp_session(stack, http) 
     refresh_token = newest_login(stack)["idp_refresh_token"]
     salesforce_token = newest_login(stack)["sf_access_token"]
 
-    home = http.post(
+    page = http.post(
         f"{stack.urls['portal']}/auth/logout", data={"csrf_token": csrf_token(support)}, timeout=10
     )
+    # The browser posts the logout form on to the IdP (portal.js); the ID token is in no URL.
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+    assert action == f"{stack.urls['idp']}/oauth2/default/v1/logout" and "id_token_hint" in fields
+    home = http.post(action, data=fields, timeout=10)
 
+    assert all("id_token_hint" not in step.url for step in [*home.history, home])
     assert home.url.startswith(f"{stack.urls['portal']}/?state=")
     assert "You are logged out, at the identity provider too." in home.text
     introspection = http.post(
@@ -310,3 +318,23 @@ def test_logout_revokes_the_refresh_token_and_ends_the_idp_session(stack, http) 
     login_page = http.get(f"{stack.urls['portal']}/auth/login", timeout=10)
     assert login_page.url.startswith(stack.urls["idp"])
     assert 'type="password"' in login_page.text
+
+
+def test_no_app_logs_a_code_or_token_of_a_login_and_logout(stack, http) -> None:
+    support = log_in_as(stack, http)
+    login = newest_login(stack)
+    page = http.post(
+        f"{stack.urls['portal']}/auth/logout", data={"csrf_token": csrf_token(support)}, timeout=10
+    )
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+    http.post(action, data=fields, timeout=10)
+    callback = next(r.url for r in support.history if "/auth/callback?" in r.url)
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+
+    logs = "\n".join(stack.logs(tail=100_000).values())
+    assert "/auth/callback?code=[redacted]" in logs  # the request line is still there
+    tokens = [value for name, value in login.items() if "token" in name]
+    secrets_ = [code, fields["state"], fields["id_token_hint"], *tokens]
+    leaked = [s[:12] for s in secrets_ if isinstance(s, str) and len(s) >= 16 and s in logs]
+    assert leaked == []
