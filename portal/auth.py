@@ -44,6 +44,8 @@ from .models import db
 from .salesforce import SalesforceError
 
 login_manager = LoginManager()
+CSRF_SECRET = "csrf_token"  # where Flask-WTF keeps the session's CSRF secret (WTF_CSRF_FIELD_NAME)
+
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 NEXT_KEY = "login_next"
 
@@ -130,6 +132,7 @@ def complete_login(
     db.session.add(login)
     db.session.commit()
     login_user(login)
+    session.pop(CSRF_SECRET, None)  # a CSRF token planted or seen before the login is void now
     return redirect(safe_next(next_path) or url_for("home.index"))
 
 
@@ -202,6 +205,7 @@ def end_login(login: LoginSession) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.id == login.id))
     db.session.commit()
     logout_user()
+    session.pop(CSRF_SECRET, None)  # and a token of this login is void after it
 
 
 def end_logins_for_saml(name_id: str, session_index: str | None) -> int:

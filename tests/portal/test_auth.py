@@ -466,3 +466,30 @@ def test_a_bad_signature_is_refused_after_one_refetch_and_not_refetched_again(
     assert "<code>invalid_id_token</code>" in first.get_data(as_text=True)
     assert "<dd>bad_signature</dd>" in first.get_data(as_text=True)
     assert len(idp.calls("GET", jwks_uri)) == 2  # once, then once more; the cooldown holds after
+
+
+def csrf_secret(client) -> str | None:
+    with client.session_transaction() as cookie:
+        return cookie.get("csrf_token")
+
+
+def test_a_planted_csrf_secret_is_replaced_at_login(app, client, idp, idp_key) -> None:
+    # Finding 7: a session cookie planted before login kept its CSRF secret, so tokens the
+    # attacker derived from it stayed valid for the speaker's login.
+    with client.session_transaction() as cookie:
+        cookie["csrf_token"] = "planted-by-an-attacker"
+    log_in(client, idp, idp_key)
+
+    page = client.get("/").get_data(as_text=True)
+    assert 'action="/auth/logout"' in page
+    assert csrf_secret(client) not in (None, "planted-by-an-attacker")
+
+
+def test_a_csrf_secret_of_a_login_is_void_after_its_logout(client, speaker, idp, issuer) -> None:
+    idp.route("POST", issuer.revocation_endpoint, (200, ""))
+    speaker.log_in()
+    token = speaker.csrf_token()
+    secret = csrf_secret(client)
+    client.post("/auth/logout", data={"csrf_token": token})
+
+    assert secret is not None and csrf_secret(client) != secret
