@@ -34,6 +34,7 @@ from . import idp
 from . import inspector
 from . import saml
 from . import sf_session
+from .errors import EmailNotVerified
 from .errors import LoginExpired
 from .errors import LoginFailed
 from .htmx import hx_redirect
@@ -100,6 +101,10 @@ def callback() -> Response:
     claims = token.get("userinfo")
     if not claims or "sub" not in claims:
         raise LoginFailed("invalid_id_token", "The identity provider sent no ID token.")
+    # An unconfirmed address may be anyone's: no portal login, and so no Salesforce user made
+    # from it at the first exchange. An IdP that sends no email_verified is taken at its word.
+    if claims.get("email_verified") is False:
+        raise EmailNotVerified("email_not_verified", f"{claims.get('email')} is not confirmed.")
     return complete_login(
         sub=claims["sub"],
         email=claims.get("email", ""),

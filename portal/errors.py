@@ -44,6 +44,17 @@ class LoginFailed(PortalError):
     advice = "Log in again. If it keeps failing, tell the conference team what you see below."
 
 
+class EmailNotVerified(PortalError):
+    """The IdP says the speaker's address is not confirmed yet: no login, so no Salesforce user."""
+
+    status = 403
+    title = "Confirm your email address first"
+    message = "The identity provider says your email address is not confirmed yet."
+    advice = (
+        "Open the link in the confirmation email the identity provider sent you, then log in again."
+    )
+
+
 class IdpUnavailable(PortalError):
     """The IdP could not be reached."""
 

@@ -3,7 +3,8 @@
 ``EmailDomainJwtHandler`` accepts only JWTs that the built-in JWT checks accept (trusted issuer,
 signature, ``aud``, ``exp``, ``typ``, ``jti``...) AND whose subject's email ends with
 ``@<ALLOWED_EMAIL_DOMAIN>``. It inherits every check and the user mapping from
-``JwtTokenExchangeHandler`` and adds one rule. Register it with, for example::
+``JwtTokenExchangeHandler`` and adds one rule (and the address must be verified:
+``email_verified`` true, or a domain proves nothing). Register it with, for example::
 
     SF_TOKEN_EXCHANGE_HANDLERS='[{"developer_name": "SpeakerDomainHandler",
       "class": "mock_sf.handlers.examples:EmailDomainJwtHandler",
@@ -38,8 +39,19 @@ class EmailDomainJwtHandler(JwtTokenExchangeHandler):
         if not result.is_valid:
             return result
         # An access token carries no email: the built-in handler's UserInfo look-up supplies it.
-        email = str(self._profile(result.data, result).get("email") or "")
+        profile = self._profile(result.data, result)
+        email = str(profile.get("email") or "")
         domain = self.context.config["ALLOWED_EMAIL_DOMAIN"].lower()
+        # A domain proves nothing about an address nobody confirmed (anyone can type it).
+        if profile.get("email_verified") is not True:
+            return TokenValidationResult(
+                False,
+                token=incoming_token,
+                token_type=token_type,
+                custom_error_msg=DOMAIN_NOT_ALLOWED,
+                reason=f"email {email or '(none)'!r} is not verified (email_verified is not true)",
+                check="email_verified",
+            )
         if not email.lower().endswith(f"@{domain}"):
             return TokenValidationResult(
                 False,

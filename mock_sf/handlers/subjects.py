@@ -135,6 +135,11 @@ def user_for_subject(
     if not claims.get("email"):
         logger.warning("cannot create a user for %s: no email claim", fed_id)
         return None
+    # A self-registered address nobody confirmed may be anyone's: no User, Contact and Account
+    # named after what it asserts. (SAML attributes arrive as strings.)
+    if str(claims.get("email_verified", "")).lower() == "false":
+        logger.warning("cannot create a user for %s: email_verified is false", fed_id)
+        return None
     return new_speaker(fed_id, claims)
 
 

@@ -36,6 +36,7 @@ PROFILES = {
     ADA_SUB: {
         "sub": ADA_SUB,
         "email": "ada@speakers.example",
+        "email_verified": True,
         "given_name": "Ada",
         "family_name": "Lovelace",
         "name": "Ada Lovelace",
@@ -44,6 +45,7 @@ PROFILES = {
     GRACE_SUB: {
         "sub": GRACE_SUB,
         "email": "grace@speakers.example",
+        "email_verified": True,
         "given_name": "Grace",
         "family_name": "Hopper",
         "name": "Grace Hopper",

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import jwt
 import pytest
+from sqlalchemy import func
 from sqlalchemy import select
 
 from portal.auth import safe_next
@@ -493,3 +494,21 @@ def test_a_csrf_secret_of_a_login_is_void_after_its_logout(client, speaker, idp,
     client.post("/auth/logout", data={"csrf_token": token})
 
     assert secret is not None and csrf_secret(client) != secret
+
+
+def test_an_unverified_email_gets_a_friendly_page_and_no_login(app, client, idp, idp_key) -> None:
+    # Finding 2: an unconfirmed self-registered address logged in, and its first exchange made a
+    # Salesforce user named after what it asserted.
+    response = log_in(client, idp, idp_key, email_verified=False)
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "Confirm your email address first" in body
+    assert "confirmation email" in body
+    assert 'href="/auth/login">Log in</a>' in client.get("/").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LoginSession)) == 0
+
+
+def test_a_verified_email_logs_in(client, idp, idp_key) -> None:
+    assert log_in(client, idp, idp_key, email_verified=True).status_code == 302
