@@ -70,6 +70,9 @@ class TrustedIssuer:
     access_token_audience: str = "api://default"
     id_token_audience: str = "speaker-portal"
     userinfo_endpoint: str | None = None
+    # The clients whose access tokens are accepted (RFC 9068 client_id, Okta cid); by default
+    # the client the ID tokens are for: a token issued to another registered client is refused.
+    client_ids: tuple[str, ...] = ("speaker-portal",)
 
     @classmethod
     def from_config(cls, entry: Mapping[str, Any]) -> TrustedIssuer:
@@ -82,6 +85,9 @@ class TrustedIssuer:
             access_token_audience=entry.get("access_token_audience", "api://default"),
             id_token_audience=entry.get("id_token_audience", "speaker-portal"),
             userinfo_endpoint=entry.get("userinfo_endpoint") or f"{issuer}/v1/userinfo",
+            client_ids=tuple(
+                entry.get("client_ids") or (entry.get("id_token_audience", "speaker-portal"),)
+            ),
         )
 
     def audiences(self, token_type: TokenExchangeType) -> list[str]:
@@ -149,8 +155,23 @@ class JwtTokenExchangeHandler(VerifyingTokenExchangeHandler):
             ) from exc
         except jwt.PyJWTError as exc:
             raise TokenRejected(f"{type(exc).__name__}: {exc}", pyjwt_check(exc)) from exc
+        self._check_client(issuer, claims, token_type)
         self._check_jti(issuer.issuer, claims, token_type)
         return claims
+
+    def _check_client(
+        self, issuer: TrustedIssuer, claims: dict[str, Any], token_type: TokenExchangeType
+    ) -> None:
+        """An access token names the client it was issued to (RFC 9068 §2.2); it must be ours."""
+        if token_type is not TokenExchangeType.ACCESS_TOKEN:
+            return
+        client = claims.get("client_id") or claims.get("cid")
+        if client not in issuer.client_ids:
+            raise TokenRejected(
+                f"access token issued to client {client!r}, not to"
+                f" {' or '.join(issuer.client_ids)}",
+                "client_id",
+            )
 
     def _check_jti(
         self, issuer: str, claims: dict[str, Any], token_type: TokenExchangeType

@@ -346,6 +346,16 @@ NEGATIVE: list[tuple[str, TokenCase, tuple[str, str]]] = [
     ),
     ("missing exp", lambda idp: (idp.access_token(drop=("exp",)), {}, {}), VALIDATION_FAILED),
     ("missing jti", lambda idp: (idp.access_token(drop=("jti",)), {}, {}), VALIDATION_FAILED),
+    (
+        "access token of another client",  # issue 10, finding 4
+        lambda idp: (idp.access_token(client_id="other-app", cid="other-app"), {}, {}),
+        VALIDATION_FAILED,
+    ),
+    (
+        "access token naming no client",
+        lambda idp: (idp.access_token(drop=("client_id", "cid")), {}, {}),
+        VALIDATION_FAILED,
+    ),
     ("ID token as access token", lambda idp: (idp.id_token(), {}, {}), VALIDATION_FAILED),
     (
         "access token as ID token",
