@@ -27,6 +27,10 @@ DEFAULTS: dict[str, Any] = {
     # Issuers whose JWTs the built-in handler accepts; None -> the demo IdP at IDP_URL.
     "TRUSTED_ISSUERS": None,
     "JWT_LEEWAY": 60,
+    # The longest a subject token may still be valid for (JWT exp, SAML NotOnOrAfter), in seconds:
+    # a stolen token must not work for years, and the replay cache keeps each id until it expires.
+    # Google's STS accepts at most 48 hours.
+    "MAX_SUBJECT_TOKEN_LIFETIME": 48 * 60 * 60,
     # SAML 2.0 subject tokens (mock_sf/handlers/saml.py): trusted IdPs (None -> the demo IdP's
     # metadata at IDP_URL), this org's entity id that AudienceRestriction must name (None ->
     # SF_URL), clock skew, cap on the decoded assertion, metadata cache lifetime.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -155,6 +156,9 @@ class JwtTokenExchangeHandler(VerifyingTokenExchangeHandler):
             ) from exc
         except jwt.PyJWTError as exc:
             raise TokenRejected(f"{type(exc).__name__}: {exc}", pyjwt_check(exc)) from exc
+        check_lifetime(
+            claims["exp"] - time.time(), self.context.config["MAX_SUBJECT_TOKEN_LIFETIME"], "exp"
+        )
         self._check_client(issuer, claims, token_type)
         self._check_jti(issuer.issuer, claims, token_type)
         return claims
@@ -210,6 +214,16 @@ def read_unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
             raise TokenRejected(f"malformed JWT: the {name} is not a JSON object")
         parts.append(part)
     return parts[0], parts[1]
+
+
+def check_lifetime(remaining: float, maximum: int, what: str) -> None:
+    """A subject token valid for longer than ``maximum`` seconds from now is refused."""
+    if remaining > maximum:
+        raise TokenRejected(
+            f"{what} is {remaining / 3600:.0f} h ahead; at most {maximum / 3600:g} h"
+            " (SF_MAX_SUBJECT_TOKEN_LIFETIME)",
+            "lifetime",
+        )
 
 
 def check_typ(header: dict[str, Any], token_type: TokenExchangeType) -> None:

@@ -34,6 +34,7 @@ from signxml.exceptions import SignXMLException
 from mock_sf.handlers.base import TokenExchangeType
 from mock_sf.handlers.base import TokenValidationResult
 from mock_sf.handlers.base import UserData
+from mock_sf.handlers.jwt import check_lifetime
 from mock_sf.handlers.jwt import remember_jti
 from mock_sf.handlers.saml_metadata import DS
 from mock_sf.handlers.saml_metadata import SAFE_PARSER
@@ -216,7 +217,11 @@ class SamlTokenExchangeHandler(VerifyingTokenExchangeHandler):
         bearer_expiry = check_bearer_confirmation(signed, now, skew, config)
         conditions_expiry = check_conditions(signed, now, skew, config["SAML_SP_ENTITY_ID"])
         attributes = assertion_attributes(signed)
-        expires = max(filter(None, (bearer_expiry, conditions_expiry))) + skew
+        latest = max(filter(None, (bearer_expiry, conditions_expiry)))
+        check_lifetime(
+            (latest - now).total_seconds(), config["MAX_SUBJECT_TOKEN_LIFETIME"], "NotOnOrAfter"
+        )
+        expires = latest + skew
         if not remember_jti(
             idp.entity_id, assertion_id, expires.astimezone(UTC).replace(tzinfo=None)
         ):

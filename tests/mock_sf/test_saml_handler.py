@@ -402,8 +402,15 @@ def _unsigned(idp: FakeSamlIdp) -> str:
 
 NOW = time.time()
 Case = Callable[[FakeSamlIdp, rsa.RSAPrivateKey], str]
+TEN_YEARS = 10 * 365 * 24 * 3600
+
 NEGATIVE: list[tuple[str, Case, str]] = [
     ("unsigned", lambda idp, k: _unsigned(idp), "assertion is not signed"),
+    (
+        "valid for ten years",  # issue 10, finding 5
+        lambda idp, k: idp.token(lifetime=TEN_YEARS),
+        "NotOnOrAfter is 87600 h ahead; at most 48 h (SF_MAX_SUBJECT_TOKEN_LIFETIME)",
+    ),
     (
         "rsa-sha1",
         lambda idp, k: _sha1_signed(idp),

@@ -347,6 +347,11 @@ NEGATIVE: list[tuple[str, TokenCase, tuple[str, str]]] = [
     ("missing exp", lambda idp: (idp.access_token(drop=("exp",)), {}, {}), VALIDATION_FAILED),
     ("missing jti", lambda idp: (idp.access_token(drop=("jti",)), {}, {}), VALIDATION_FAILED),
     (
+        "exp ten years ahead",  # issue 10, finding 5
+        lambda idp: (idp.access_token(exp=int(time.time()) + 10 * 365 * 24 * 3600), {}, {}),
+        VALIDATION_FAILED,
+    ),
+    (
         "access token of another client",  # issue 10, finding 4
         lambda idp: (idp.access_token(client_id="other-app", cid="other-app"), {}, {}),
         VALIDATION_FAILED,
