@@ -84,3 +84,19 @@ def test_a_speaker_resets_a_forgotten_password(page: Page, stack: Stack) -> None
     expect(page.get_by_role("alert")).to_have_text("Incorrect email or password.")
     sign_in(page, email, NEW_PASSWORD)
     expect(page.get_by_text(f"You are signed in as {email}.")).to_be_visible()
+
+
+def test_a_speaker_who_has_not_confirmed_her_email_is_told_to(page: Page, stack: Stack) -> None:
+    # Issue 10, finding 2: an unconfirmed address no longer logs in (nor makes a Salesforce user).
+    email = fresh_email()
+    page.goto("/")
+    page.get_by_role("link", name="Log in").click()
+    register(page, email)
+
+    page.goto("/auth/login")
+    sign_in(page, email, PASSWORD)
+
+    expect(page.get_by_role("heading", name="Confirm your email address first")).to_be_visible()
+    expect(page.get_by_text("confirmation email")).to_be_visible()
+    page.goto("/")
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
