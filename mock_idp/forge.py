@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -60,6 +61,8 @@ SAML_SIZE_CAP = 100_000  # checklist 4b.1 (identizer's cap), bytes of XML
 WRONG_AUDIENCE = "urn:mock-idp:forge:wrong-audience"
 UNKNOWN_KID = "mock-idp-DEV-ONLY-unknown-kid"
 PORTAL_CLIENT_ID = "speaker-portal"
+OTHER_CLIENT_ID = "mock-idp-forge-other-client"
+TEN_YEARS = 10 * 365 * 24 * 3600  # far past any maximum lifetime (Google's STS: 48 h)
 
 
 class ForgeError(Exception):
@@ -110,6 +113,7 @@ _JWT_VARIANTS = (
     ("unknown_kid", "kid", "4a.3", "Signed with the real key, but the kid is not in the JWKS."),
     ("tampered_payload", "signature", "4a.1", "Payload changed after signing (sub)."),
     ("missing_exp", "exp_required", "4a.7", "Validly signed, but has no exp."),
+    ("too_long_lived", "lifetime", "4a.7", "exp is ten years ahead: past any maximum lifetime."),
     ("oversized", "size_limit", "4a.11", f"Validly signed, over {JWT_SIZE_CAP} bytes."),
 )
 _SAML_VARIANTS = (
@@ -129,6 +133,12 @@ _SAML_VARIANTS = (
         "Signed by a key whose self-signed certificate rides in KeyInfo.",
     ),
     ("expired", "expiry", "4b.7", "Conditions and bearer NotOnOrAfter are in the past."),
+    (
+        "too_long_lived",
+        "lifetime",
+        "4b.7",
+        "Conditions and bearer NotOnOrAfter are ten years ahead: past any maximum lifetime.",
+    ),
     ("wrong_audience", "audience", "4b.6", f"AudienceRestriction names {WRONG_AUDIENCE}."),
     ("oversized", "size_limit", "4b.1", f"Validly signed, over {SAML_SIZE_CAP} bytes of XML."),
 )
@@ -137,8 +147,7 @@ _SAML_VARIANTS = (
 def variants() -> list[Variant]:
     """Every forgeable token, kind by kind."""
     found = [Variant(kind, *row) for kind in JWT_KINDS for row in _JWT_VARIANTS]
-    found.insert(
-        len(_JWT_VARIANTS),
+    found[len(_JWT_VARIANTS) : len(_JWT_VARIANTS)] = [
         Variant(
             "access_token",
             "id_token_as_access_token",
@@ -147,7 +156,15 @@ def variants() -> list[Variant]:
             "An ID token (typ JWT) whose aud is the access-token audience, posted as an access"
             " token: only the typ check tells them apart.",
         ),
-    )
+        Variant(
+            "access_token",
+            "other_client",
+            "client_id",
+            "4a.6",
+            f"Issued to another client ({OTHER_CLIENT_ID} in client_id and cid, RFC 9068 §2.2):"
+            " its audience is right, but the token was never meant for this integration.",
+        ),
+    ]
     found.append(Variant("refresh_token", "valid", None, None, "An opaque refresh token."))
     found.extend(Variant("saml2", *row) for row in _SAML_VARIANTS)
     return found
@@ -209,6 +226,8 @@ def _valid_jwt(kind: str, user: User, audience: str, now: int, config: Mapping[s
             "iat": now,
             "jti": tokens.new_jti().replace("AT.", "JWT.", 1),
             "email": user.email,
+            # With the address, whether anyone confirmed it (OIDC Core §5.1 pairs them).
+            "email_verified": user.email_verified,
         }
         return keys.sign(claims, "JWT")
     client_id = audience if kind == "id_token" else PORTAL_CLIENT_ID
@@ -261,6 +280,10 @@ def _forge_jwt(
         return _resign(token, lambda c: c.update(aud=WRONG_AUDIENCE))
     if name == "missing_exp":
         return _resign(token, lambda c: c.pop("exp"))
+    if name == "too_long_lived":
+        return _resign(token, lambda c: c.update(exp=now + TEN_YEARS))
+    if name == "other_client":
+        return _resign(token, lambda c: c.update(client_id=OTHER_CLIENT_ID, cid=OTHER_CLIENT_ID))
     if name == "oversized":
         return _resign(token, lambda c: c.update(padding="x" * JWT_SIZE_CAP))
     if name == "unknown_kid":
@@ -341,6 +364,8 @@ def _forge_saml(name: str, user: User, audience: str, now: int, config: Mapping[
         spec = _saml_spec(user, audience, now - 3600, config)
     elif name == "wrong_audience":
         spec = _saml_spec(user, WRONG_AUDIENCE, now, config)
+    elif name == "too_long_lived":
+        spec = dataclasses.replace(spec, lifetime=TEN_YEARS)
     elif name == "oversized":
         spec = _saml_spec(user, audience, now, config, padding="x" * SAML_SIZE_CAP)
     elif name == "foreign_certificate":

@@ -30,6 +30,7 @@ from mock_sf.handlers.base import TokenExchangeHandler
 from mock_sf.handlers.base import TokenExchangeType
 from mock_sf.handlers.base import TokenValidationResult
 from mock_sf.handlers.jwt import TrustedIssuer
+from mock_sf.handlers.jwt import check_lifetime
 from mock_sf.handlers.jwt import check_typ
 from mock_sf.handlers.jwt import remember_jti
 from mock_sf.handlers.jwt import user_data_from_claims
@@ -66,12 +67,15 @@ STEPS = (
     "check issued at",
     "check not before",
     "check expiry",
+    "check lifetime",
     "check audience",
+    "check client",
     "check subject",
     "profile from userinfo",
     "replay guard",
     "find by federation id",
     "require email",
+    "require verified email",
     "create account",
     "create contact",
     "new user",
@@ -190,6 +194,8 @@ class SpeakerTokenHandler(TokenExchangeHandler):
             raise TokenRejected("exp is not a number")
         if exp <= now - skew:
             raise TokenRejected("token expired (exp)", "expiry")
+        # step: check lifetime
+        check_lifetime(exp - now, self.context.config["MAX_SUBJECT_TOKEN_LIFETIME"], "exp")
         if claims["iss"] != issuer.issuer:  # the record was found by this exact string
             raise TokenRejected(f"untrusted issuer: {claims['iss']!r}", "issuer")
         # step: check audience
@@ -202,6 +208,15 @@ class SpeakerTokenHandler(TokenExchangeHandler):
             raise TokenRejected(
                 f"aud mismatch: expected {' or '.join(audiences)}, got {aud!r}", "audience"
             )
+        # step: check client
+        if token_type is TokenExchangeType.ACCESS_TOKEN:  # RFC 9068 §2.2: the client it is for
+            client = claims.get("client_id") or claims.get("cid")
+            if client not in issuer.client_ids:
+                raise TokenRejected(
+                    f"access token issued to client {client!r}, not to"
+                    f" {' or '.join(issuer.client_ids)}",
+                    "client_id",
+                )
         # step: check subject
         if not isinstance(claims["sub"], str):
             raise TokenRejected("sub is not a string")
@@ -276,6 +291,12 @@ class SpeakerTokenHandler(TokenExchangeHandler):
         email = profile.get("email")
         if not email:
             self.context.logger.warning("cannot create a user for %s: no email claim", fed_id)
+            return None
+        # step: require verified email
+        if str(profile.get("email_verified", "")).lower() == "false":
+            self.context.logger.warning(
+                "cannot create a user for %s: email_verified is false", fed_id
+            )
             return None
         first, last, full = speaker_names(profile)
         # step: create account

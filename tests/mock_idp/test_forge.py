@@ -30,6 +30,7 @@ AUDIENCE = {
     "saml2": SF_URL,
 }
 NS = {"saml": "urn:oasis:names:tc:SAML:2.0:assertion", "ds": "http://www.w3.org/2000/09/xmldsig#"}
+MAX_LIFETIME = 48 * 3600  # a subject token valid for longer is refused (checklist 4a.7)
 SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
@@ -89,6 +90,10 @@ def jwt_failure(token: str, token_type: str, jwks: dict, audience: str) -> str |
     aud = claims.get("aud")
     if audience not in (aud if isinstance(aud, list) else [aud]):
         return "audience"
+    if claims["exp"] - now > MAX_LIFETIME:
+        return "lifetime"
+    if token_type == TYPE + "access_token" and claims.get("client_id") != "speaker-portal":
+        return "client_id"
     return None
 
 
@@ -122,6 +127,9 @@ def saml_failure(token: str, cert: x509.Certificate, audience: str) -> str | Non
     bearer = signed.find(".//saml:SubjectConfirmationData", NS)
     if not (conditions.get("NotOnOrAfter") > now and bearer.get("NotOnOrAfter") > now):
         return "expiry"
+    latest = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + MAX_LIFETIME))
+    if max(conditions.get("NotOnOrAfter"), bearer.get("NotOnOrAfter")) > latest:
+        return "lifetime"
     return None
 
 
@@ -190,16 +198,19 @@ def test_variants_listing_names_a_check_for_every_broken_token(demo):
             "unknown_kid",
             "tampered_payload",
             "missing_exp",
+            "too_long_lived",
             "oversized",
         ):
             assert (kind, name) in names
     assert ("access_token", "id_token_as_access_token") in names
+    assert ("access_token", "other_client") in names
     for name in (
         "valid",
         "unsigned",
         "signature_wrapped",
         "foreign_certificate",
         "expired",
+        "too_long_lived",
         "wrong_audience",
         "oversized",
     ):

@@ -33,13 +33,17 @@ VARIANTS: list[tuple[str, str, str | None]] = [
     ("access_token", "unknown_kid", "kid"),
     ("access_token", "tampered_payload", "signature"),
     ("access_token", "missing_exp", "exp_required"),
+    ("access_token", "too_long_lived", "lifetime"),
     ("access_token", "oversized", "size_limit"),
     ("access_token", "id_token_as_access_token", "token_type"),
+    ("access_token", "other_client", "client_id"),
     ("id_token", "valid", None),
     ("id_token", "expired", "expiry"),
     ("id_token", "wrong_audience", "audience"),
+    ("id_token", "too_long_lived", "lifetime"),
     ("jwt", "valid", None),
     ("jwt", "tampered_payload", "signature"),
+    ("jwt", "too_long_lived", "lifetime"),
 ]
 
 
@@ -113,6 +117,10 @@ class FakeForge:
             return idp.access_token(headers={"kid": "mock-idp-DEV-ONLY-unknown-kid"}, **aud)
         if name == "missing_exp":
             return idp.access_token(drop=("exp",), **aud)
+        if name == "too_long_lived":
+            return sign(**aud, exp=now + 10 * 365 * 24 * 3600)
+        if name == "other_client":
+            return sign(**aud, client_id="another-client", cid="another-client")
         if name == "oversized":
             return idp.access_token(padding="x" * 16 * 1024, **aud)
         header, payload, signature = sign(**aud).split(".")

@@ -141,6 +141,35 @@ EXTRA_CASES: list[tuple[str, int, Case]] = [
         ),
     ),
     ("not_base64url", 11, lambda idp, f: ("%%%.%%%.%%%", TokenExchangeType.ACCESS_TOKEN)),
+    (
+        "lifetime_just_under_48_hours",
+        7,
+        lambda idp, f: (
+            idp.access_token(exp=int(time.time()) + 47 * 3600),
+            TokenExchangeType.ACCESS_TOKEN,
+        ),
+    ),
+    (
+        "okta_cid_of_the_portal_without_client_id",
+        6,
+        lambda idp, f: (
+            idp.access_token(client_id=None, cid="speaker-portal"),
+            TokenExchangeType.ACCESS_TOKEN,
+        ),
+    ),
+    (
+        "no_client_claim_at_all",
+        6,
+        lambda idp, f: (
+            idp.access_token(drop=("client_id", "cid")),
+            TokenExchangeType.ACCESS_TOKEN,
+        ),
+    ),
+    (
+        "id_token_of_another_client_is_an_audience_question",
+        6,
+        lambda idp, f: (idp.id_token(aud="another-client"), TokenExchangeType.ID_TOKEN),
+    ),
 ]
 
 
@@ -217,6 +246,24 @@ def test_both_map_by_federation_identifier_never_by_email(app: Flask, idp: Any) 
                 mapped.append(user.username if user else None)
             assert mapped == ["ada@speakers.example", None]
         db.session.rollback()
+
+
+@pytest.mark.parametrize("handler", ["SpeakerTokenHandler", "SpeakerApexMirror"])
+def test_neither_creates_a_user_for_an_unverified_email(
+    app: Flask, api: Any, idp: Any, mirror: str, handler: str
+) -> None:
+    """Issue 10 finding 2, in the handler people deploy as in the built-in one."""
+    response = api.exchange(
+        idp.id_token(idp.GRACE_SUB, email_verified=False),
+        subject_token_type=idp.ID_TOKEN_TYPE,
+        token_handler=handler,
+    )
+    assert (response.status_code, response.get_json()) == (400, AUTHENTICATION_FAILURE)
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "grace@speakers.example")) is None
+        assert db.session.scalar(select(Account).where(Account.name == "Compilers Inc")) is None
+        attempt = db.session.scalars(select(ExchangeAttempt)).one()
+        assert (attempt.outcome, attempt.handler) == ("failure", handler)
 
 
 @pytest.fixture
