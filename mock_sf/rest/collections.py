@@ -226,6 +226,9 @@ def retrieve_body(text: str) -> tuple[Any, Any]:
     body = load_json(text)
     if not isinstance(body, dict):
         raise JsonParserError("The request body must be a JSON object")
+    for name in ("ids", "fields"):
+        if not isinstance(body.get(name), list | str | None):
+            raise JsonParserError(f"Cannot deserialize {name}: a JSON array is expected")
     return body.get("ids"), body.get("fields")
 
 

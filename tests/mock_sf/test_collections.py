@@ -272,3 +272,20 @@ def test_every_record_needs_its_type(api: Any, idp: Any) -> None:
             ],
         }
     ]
+
+
+@pytest.mark.parametrize("body", [{"ids": False, "fields": []}, {"ids": [], "fields": 7}])
+def test_a_retrieve_body_whose_ids_or_fields_are_no_array_is_json_parser_error(
+    api: Any, idp: Any, body: dict[str, Any]
+) -> None:
+    response = api.post(f"{COLLECTION}/Case", api.token_for(idp.ADA_SUB), json=body)
+    name = "ids" if body["ids"] is False else "fields"
+    assert (response.status_code, response.get_json()) == (
+        400,
+        [
+            {
+                "message": f"Cannot deserialize {name}: a JSON array is expected",
+                "errorCode": "JSON_PARSER_ERROR",
+            }
+        ],
+    )
