@@ -96,6 +96,11 @@ class Cluster:
             "UTF8",
             "--no-sync",
         )
+        self.start_server()
+        return self
+
+    def start_server(self) -> None:
+        """Start the server on the cluster's files and port; wait until it accepts connections."""
         # No fsync: a throwaway cluster; max_connections: two servers' pools plus the tests.
         options = (
             f"-c listen_addresses={HOST} -c port={self.port}"
@@ -113,13 +118,21 @@ class Cluster:
             "--options",
             options,
         )
-        return self
+
+    def stop_server(self) -> None:
+        """Stop the server (fast: open sessions are cut), keeping its files: a database outage."""
+        self._run("pg_ctl", "stop", "--pgdata", str(self.data), "--mode", "fast", "--wait")
+
+    def restart(self) -> None:
+        """Stop the server and start it again, as a crash or an upgrade would."""
+        self.stop_server()
+        self.start_server()
 
     def stop(self) -> None:
         """Stop the server (fast: sessions are cut) and remove its files."""
         if (self.data / "postmaster.pid").exists():
             try:
-                self._run("pg_ctl", "stop", "--pgdata", str(self.data), "--mode", "fast")
+                self.stop_server()
             except PostgresError:
                 pass
         shutil.rmtree(self.root, ignore_errors=True)

@@ -293,14 +293,50 @@ class Stack:
 
     def stop(self) -> None:
         """Stop the processes this stack started, politely first."""
-        for proc in self.processes.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.processes.values():
-            try:
-                proc.wait(timeout=8)  # gunicorn gives its workers 5 s to finish their requests
-            except subprocess.TimeoutExpired:
-                # Its own session: the group is the server and any workers it forked.
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        _terminate(list(self.processes.values()))
         self.processes.clear()
+
+    def stop_app(self, name: str) -> None:
+        """Stop one running app as `stop` does; its folder and database stay (an outage)."""
+        if name not in self.processes:
+            raise StackError(f"{name} is not running")
+        _terminate([self.processes.pop(name)])
+
+    def start_app(self, name: str) -> None:
+        """Start one stopped app again, on its port, and wait for its /healthz."""
+        app = self.app(name)
+        if name in self.processes:
+            raise StackError(f"{name} is already running")
+        try:
+            self._spawn(app)
+            self._wait_ready(app)
+        except BaseException:
+            if name in self.processes:
+                _terminate([self.processes.pop(name)])
+            raise
+
+    def restart(self, name: str) -> None:
+        """Stop one app and start it again (a deploy or a crash): a new process, same state."""
+        self.stop_app(name)
+        self.start_app(name)
+
+    def app(self, name: str) -> App:
+        """The app of the stack called `name`."""
+        for app in APPS:
+            if app.name == name:
+                return app
+        raise StackError(f"no app called {name!r} (apps: {', '.join(a.name for a in APPS)})")
+
+
+def _terminate(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each process, wait, then SIGKILL the group of any that will not go."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in processes:
+        try:
+            proc.wait(timeout=8)  # gunicorn gives its workers 5 s to finish their requests
+        except subprocess.TimeoutExpired:
+            # Its own session: the group is the server and any workers it forked.
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -201,3 +203,37 @@ def test_a_stack_refuses_a_server_it_cannot_run(
 def test_the_serve_banner_says_gunicorn_and_whether_demo_controls_are_on(tmp_path: Path) -> None:
     stack = Stack(tmp_path, ports=FREE_PORTS, server="gunicorn", demo_controls=False)
     assert "under gunicorn, 2 workers per app, demo controls off" in banner(stack)
+
+
+# --- one app stopped, started, restarted (the fault tests' outages) ---------------------------
+
+
+def test_an_app_that_is_not_running_cannot_be_stopped(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, ports=FREE_PORTS)
+
+    with pytest.raises(StackError, match="^sf is not running$"):
+        stack.stop_app("sf")
+    with pytest.raises(
+        StackError, match=r"^no app called 'mock_sf' \(apps: idp, sf, sf_tls, portal\)$"
+    ):
+        stack.app("mock_sf")
+
+
+def test_stopping_one_app_ends_its_process_and_leaves_the_others(tmp_path: Path) -> None:
+    stack = Stack(tmp_path, ports=FREE_PORTS)
+    for name in ("idp", "sf"):  # stand-ins that would run for a minute
+        stack.processes[name] = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True
+        )
+    sf, idp = stack.processes["sf"], stack.processes["idp"]
+    try:
+        with pytest.raises(StackError, match="^sf is already running$"):
+            stack.start_app("sf")
+
+        stack.stop_app("sf")
+
+        assert sf.poll() is not None and idp.poll() is None
+        assert list(stack.processes) == ["idp"]
+    finally:
+        stack.stop()
+    assert idp.poll() is not None
