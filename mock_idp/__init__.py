@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from mock_idp import access_log
 from mock_idp import config
-from mock_idp import forge
+from mock_idp import demo
 from mock_idp import home
 from mock_idp import key_rotation
 from mock_idp import keys
@@ -21,7 +21,6 @@ from mock_idp import login
 from mock_idp import migrations
 from mock_idp import models
 from mock_idp import oidc
-from mock_idp import outbox
 from mock_idp import password_reset
 from mock_idp import registration
 from mock_idp import saml
@@ -60,21 +59,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     access_log.init_app(app)  # the development server logs no codes or tokens
     csrf = CSRFProtect(app)
     csrf.exempt(oidc.bp)  # the JSON endpoints authenticate clients, not browsers
-    csrf.exempt(key_rotation.bp)  # a demo control for scripts; 404 unless DEMO_CONTROLS
     csrf.exempt(saml.bp)  # SAML POST bindings arrive cross-site from SPs, by design
-    csrf.exempt(forge.bp)  # a JSON demo control for scripts; 404 unless DEMO_CONTROLS
 
     # blueprints
     app.register_blueprint(home.bp)
     app.register_blueprint(login.bp)
     app.register_blueprint(registration.bp)
     app.register_blueprint(password_reset.bp)
-    app.register_blueprint(outbox.bp)  # 404 unless DEMO_CONTROLS
     app.register_blueprint(authorize.bp)
     app.register_blueprint(oidc.bp)
     app.register_blueprint(saml.bp)
-    app.register_blueprint(forge.bp)  # 404 unless DEMO_CONTROLS
-    app.register_blueprint(key_rotation.bp)  # 404 unless DEMO_CONTROLS
+    if app.config["DEMO_CONTROLS"]:  # otherwise their routes do not exist at all
+        demo.register(app, csrf)  # outbox pages, forge, key rotation, client registration
 
     # errors: each blueprint renders its own (OAuth JSON for oidc, pages for the rest)
 

@@ -1,5 +1,6 @@
-"""Signing key rotation: `flask --app mock_idp rotate-keys` and, with demo controls,
-`POST /_demo/rotate-keys`. The previous key stays in the JWKS until every token it signed expired.
+"""Signing key rotation: `flask --app mock_idp rotate-keys` (and, with demo controls,
+`POST /_demo/rotate-keys` in mock_idp/demo/key_rotation.py). The previous key stays in the JWKS
+until every token it signed expired.
 """
 
 from __future__ import annotations
@@ -7,12 +8,8 @@ from __future__ import annotations
 import time
 
 import click
-from flask import Blueprint
 from flask import Flask
-from flask import Response
-from flask import abort
 from flask import current_app
-from flask import jsonify
 from flask.cli import with_appcontext
 
 from mock_idp.keys import KeyStore
@@ -37,19 +34,3 @@ def rotate_keys_command() -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     result = rotate(app, app.extensions["mock_idp.keys"])
     click.echo(f"active signing key: {result['active_kid']}")
-
-
-bp = Blueprint("key_rotation", __name__, url_prefix="/_demo")
-
-
-@bp.before_request
-def _demo_controls_only() -> None:
-    if not current_app.config["DEMO_CONTROLS"]:
-        abort(404)
-
-
-@bp.post("/rotate-keys")
-def rotate_keys() -> Response:
-    """POST /_demo/rotate-keys: rotate inside the running app."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return jsonify(rotate(app, app.extensions["mock_idp.keys"]))

@@ -1,12 +1,12 @@
 """OpenID Connect provider: the endpoints under the issuer path that answer clients (authorize is
-browser-facing, see authorize.py; logout is browser-facing too and renders its own errors)."""
+browser-facing, see authorize.py; logout is browser-facing too and renders its own errors; client
+registration is a demo control, see mock_idp/demo/client_registration.py)."""
 
 from __future__ import annotations
 
 from flask import Blueprint
 
 from mock_idp.config import ISSUER_PATH
-from mock_idp.oidc import client_registration
 from mock_idp.oidc import discovery
 from mock_idp.oidc import errors
 from mock_idp.oidc import introspection
@@ -37,12 +37,6 @@ bp.add_url_rule(
 )
 bp.add_url_rule(
     "/v1/logout", endpoint="logout", view_func=logout.logout_endpoint, methods=["GET", "POST"]
-)
-bp.add_url_rule(
-    "/v1/clients",
-    endpoint="clients",
-    view_func=client_registration.registration_endpoint,
-    methods=["POST"],
 )
 bp.register_error_handler(errors.OAuthError, errors.render_json)
 bp.register_error_handler(logout.LogoutRejected, logout.render_rejected)

@@ -58,6 +58,7 @@ def openid_configuration() -> Response:
         "revocation_endpoint": base + url_for("oidc.revoke"),
         "end_session_endpoint": base + url_for("oidc.logout"),
     }
-    if current_app.config["DEMO_CONTROLS"]:
-        endpoints["registration_endpoint"] = base + url_for("oidc.clients")
+    # Open registration is a demo control: listed exactly when the factory registered its route.
+    if "client_registration.clients" in current_app.view_functions:
+        endpoints["registration_endpoint"] = base + url_for("client_registration.clients")
     return jsonify(provider_metadata(current_app.config["ISSUER"], endpoints))

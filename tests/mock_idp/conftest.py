@@ -41,9 +41,17 @@ def signing_keys_json(tmp_path_factory) -> str:
     return path.read_text()
 
 
+# The factory reads DEMO_CONTROLS once, registering the demo controls' routes or not, so it cannot
+# be switched on later: a test that uses one of these fixtures gets an `app` created with it on.
+DEMO_FIXTURES = frozenset({"demo_app", "demo", "accounts"})
+
+
 @pytest.fixture
-def app(tmp_path, monkeypatch, signing_keys_json, app_database) -> Flask:
-    """The IdP on a tmp instance folder, seeded through the real CLI command."""
+def app(
+    request: pytest.FixtureRequest, tmp_path, monkeypatch, signing_keys_json, app_database
+) -> Flask:
+    """The IdP on a tmp instance folder, seeded through the real CLI command; demo controls are
+    on only for a test that uses demo_app, demo or accounts."""
     monkeypatch.setenv("IDP_INSTANCE_PATH", str(tmp_path))
     (tmp_path / "signing-keys.json").write_text(signing_keys_json)
     for name in ("IDP_URL", "PORTAL_URL", "SF_URL", "IDP_DATABASE_URL", "IDP_SECRET_KEY"):
@@ -55,6 +63,7 @@ def app(tmp_path, monkeypatch, signing_keys_json, app_database) -> Flask:
             "IDP_URL": IDP_URL,
             "PORTAL_URL": PORTAL_URL,
             "DATABASE_URL": app_database,
+            "DEMO_CONTROLS": not DEMO_FIXTURES.isdisjoint(request.fixturenames),
         }
     )
     result = app.test_cli_runner().invoke(args=["init-db", "--demo"])
@@ -63,9 +72,22 @@ def app(tmp_path, monkeypatch, signing_keys_json, app_database) -> Flask:
 
 
 @pytest.fixture
+def demo_app(app: Flask) -> Flask:
+    """The IdP created with demo controls on: the same app as the test's `app`, `client`, `flow`."""
+    assert app.config["DEMO_CONTROLS"] is True, "asked for after the app was created"
+    return app
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     """A browser-like test client (keeps cookies)."""
     return app.test_client()
+
+
+@pytest.fixture
+def demo(demo_app: Flask, client: FlaskClient) -> FlaskClient:
+    """The test client of the IdP with demo controls on."""
+    return client
 
 
 @dataclass
@@ -213,7 +235,6 @@ class Accounts:
 
 
 @pytest.fixture
-def accounts(app: Flask, client: FlaskClient) -> Accounts:
+def accounts(demo: FlaskClient) -> Accounts:
     """An account-pages driver; demo controls on so the outbox can be read."""
-    app.config["DEMO_CONTROLS"] = True
-    return Accounts(client)
+    return Accounts(demo)

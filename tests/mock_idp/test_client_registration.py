@@ -9,16 +9,6 @@ TOKEN = "/oauth2/default/v1/token"
 REDIRECT = "http://127.0.0.1:9000/cb"
 
 
-@pytest.fixture
-def demo(app):
-    app.config["DEMO_CONTROLS"] = True
-    return app
-
-
-def test_registration_is_404_without_demo_controls(client):
-    assert client.post(CLIENTS, json={"redirect_uris": [REDIRECT]}).status_code == 404
-
-
 def test_confidential_client_registers_and_completes_the_code_flow(demo, flow, client):
     response = client.post(
         CLIENTS,

@@ -80,7 +80,11 @@ def test_issuer_follows_configured_idp_url(tmp_path, monkeypatch):
     assert body["jwks_uri"] == "http://127.0.0.1:9999/oauth2/default/v1/keys"
 
 
-def test_registration_endpoint_is_listed_only_with_demo_controls(app, client):
-    assert "registration_endpoint" not in client.get(DISCOVERY).json
-    app.config["DEMO_CONTROLS"] = True
-    assert client.get(DISCOVERY).json["registration_endpoint"] == f"{ISSUER}/v1/clients"
+def test_registration_endpoint_is_not_listed_without_demo_controls(client):
+    body = client.get(DISCOVERY).json
+    assert body["token_endpoint"] == f"{ISSUER}/v1/token"
+    assert "registration_endpoint" not in body
+
+
+def test_registration_endpoint_is_listed_with_demo_controls(demo):
+    assert demo.get(DISCOVERY).json["registration_endpoint"] == f"{ISSUER}/v1/clients"

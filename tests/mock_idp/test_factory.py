@@ -76,8 +76,7 @@ def test_home_page_links_saml_metadata_and_registration(client):
     assert "Demo controls" not in page  # the app fixture runs without them
 
 
-def test_home_page_lists_demo_controls_only_when_they_are_on(app):
-    app.config["DEMO_CONTROLS"] = 1
-    page = app.test_client().get("/").text
+def test_home_page_lists_demo_controls_only_when_they_are_on(demo):
+    page = demo.get("/").text
     assert 'href="/_demo/outbox">Outbox</a>' in page
     assert 'href="/_demo/forge">Token forge</a>' in page

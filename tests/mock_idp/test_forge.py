@@ -17,7 +17,7 @@ from signxml import InvalidSignature
 from signxml import XMLVerifier
 from signxml.verifier import SignatureConfiguration
 
-from mock_idp.forge import variants
+from mock_idp.demo.forge import variants
 
 ISSUER = "http://127.0.0.1:8001/oauth2/default"
 IDP_ENTITY = "http://127.0.0.1:8001/saml/metadata"
@@ -32,13 +32,6 @@ AUDIENCE = {
 NS = {"saml": "urn:oasis:names:tc:SAML:2.0:assertion", "ds": "http://www.w3.org/2000/09/xmldsig#"}
 MAX_LIFETIME = 48 * 3600  # a subject token valid for longer is refused (checklist 4a.7)
 SAFE = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-
-
-@pytest.fixture
-def demo(app, client):
-    """The test client with demo controls on."""
-    app.config["DEMO_CONTROLS"] = True
-    return client
 
 
 def forge(client, kind, variant, user="ada@speakers.example", audience=None):
@@ -247,12 +240,3 @@ def test_forge_page_mints_through_a_form(demo):
         "/_demo/forge", query_string={"kv": "saml2/unsigned", "user": "ada@speakers.example"}
     )
     assert "at check <code>signature_required</code>" in result.text
-
-
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [("GET", "/_demo/forge"), ("GET", "/_demo/forge/variants"), ("POST", "/_demo/forge")],
-)
-def test_forge_is_404_without_demo_controls(client, method, path):
-    response = client.open(path, method=method, json={"kind": "jwt"})
-    assert response.status_code == 404

@@ -7,12 +7,6 @@ import pytest
 CLIENTS = "/oauth2/default/v1/clients"
 
 
-@pytest.fixture
-def demo(app, client):
-    app.config["DEMO_CONTROLS"] = True
-    return client
-
-
 def test_registration_with_an_unclosed_ipv6_bracket_is_invalid_redirect_uri(demo):
     response = demo.post(CLIENTS, json={"redirect_uris": ["http://[::1"]})
     assert response.status_code == 400

@@ -62,8 +62,7 @@ def rp_session(app, monkeypatch) -> requests.Session:
     return session
 
 
-def test_pyoidc_completes_the_code_flow(app, flow, rp_session):
-    app.config["DEMO_CONTROLS"] = True
+def test_pyoidc_completes_the_code_flow(demo_app, flow, rp_session):
     rp = OicClient(
         client_authn_method=CLIENT_AUTHN_METHOD,
         settings=OicClientSettings(requests_session=rp_session),

@@ -89,19 +89,16 @@ def test_running_app_reloads_a_rotation_from_another_process_at_most_once_a_seco
     assert store.refresh_if_changed(now=1001.0) is True
 
 
-def test_demo_endpoint_rotates_only_with_demo_controls(app, client):
-    assert client.post("/_demo/rotate-keys").status_code == 404
-    before = kids(client)
-    app.config["DEMO_CONTROLS"] = True
-    response = client.post("/_demo/rotate-keys")
+def test_demo_endpoint_rotates_inside_the_running_app(demo):
+    before = kids(demo)
+    response = demo.post("/_demo/rotate-keys")
     assert response.status_code == 200
     assert response.json["previous_kid"] == before[0]
-    assert kids(client) == [response.json["active_kid"], before[0]]
+    assert kids(demo) == [response.json["active_kid"], before[0]]
 
 
-def test_two_rotations_in_one_second_get_distinct_kids(app, client):
-    app.config["DEMO_CONTROLS"] = True
-    first = client.post("/_demo/rotate-keys").json["active_kid"]
-    second = client.post("/_demo/rotate-keys").json["active_kid"]
+def test_two_rotations_in_one_second_get_distinct_kids(demo):
+    first = demo.post("/_demo/rotate-keys").json["active_kid"]
+    second = demo.post("/_demo/rotate-keys").json["active_kid"]
     assert first != second
-    assert len(set(kids(client))) == 3
+    assert len(set(kids(demo))) == 3

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from mock_idp import outbox
 from mock_idp.models import db
 
 IDP_URL = "http://127.0.0.1:8001"
-
-
-@pytest.mark.parametrize("path", ["/_demo/outbox", "/_demo/outbox.json"])
-def test_outbox_does_not_exist_without_demo_controls(app, client, path):
-    assert app.config["DEMO_CONTROLS"] is False
-    assert client.get(path).status_code == 404
 
 
 def test_outbox_json_filters_by_recipient_newest_first(app, client, accounts):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from tests.route_walk import walk
 
 
-def test_every_page_denies_framing_and_inline_code(app, client):
-    app.config["DEMO_CONTROLS"] = True  # the forge and outbox pages too
-    found = walk(app, client)
+def test_every_page_denies_framing_and_inline_code(demo_app, demo):
+    found = walk(demo_app, demo)  # the forge and outbox pages too
     pages = int(found.pop("#html")[0])
     assert found == {}
     assert pages >= 15  # login, registration, reset, forge, outbox, home, errors ...

@@ -1,7 +1,7 @@
-"""Dynamic client registration (RFC 7591 §2-3) at {issuer}/v1/clients, demo controls only.
+"""Dynamic client registration (RFC 7591 §2-3) at {issuer}/v1/clients, a demo control.
 
 Open registration (no initial access token): it exists so tests and tools can make their own
-clients, and is switched off (404, absent from discovery) unless DEMO_CONTROLS is on.
+clients. Without DEMO_CONTROLS the route is not registered (404) and discovery does not list it.
 """
 
 from __future__ import annotations
@@ -14,16 +14,17 @@ from typing import Any
 from typing import ClassVar
 from urllib.parse import urlsplit
 
+from flask import Blueprint
 from flask import Response
-from flask import abort
-from flask import current_app
 from flask import jsonify
 from flask import request
 
+from mock_idp.config import ISSUER_PATH
 from mock_idp.models import Client
 from mock_idp.models import db
 from mock_idp.models import sha256_hex
 from mock_idp.oidc import client_auth
+from mock_idp.oidc import errors
 from mock_idp.oidc import scopes
 from mock_idp.oidc.errors import OAuthError
 
@@ -145,12 +146,18 @@ def register_client(metadata: Any, now: int) -> dict[str, Any]:
 
 
 def registration_endpoint() -> Response:
-    """POST {issuer}/v1/clients (404 unless DEMO_CONTROLS)."""
-    if not current_app.config["DEMO_CONTROLS"]:
-        abort(404)
+    """POST {issuer}/v1/clients."""
     body = register_client(request.get_json(silent=True), int(time.time()))
     response = jsonify(body)
     response.status_code = 201
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
+
+
+# Under the issuer path like the oidc blueprint's endpoints, and in their JSON error dialect.
+bp = Blueprint("client_registration", __name__, url_prefix=ISSUER_PATH)
+bp.add_url_rule(
+    "/v1/clients", endpoint="clients", view_func=registration_endpoint, methods=["POST"]
+)
+bp.register_error_handler(OAuthError, errors.render_json)

@@ -1,4 +1,4 @@
-"""The forge (demo controls only): valid tokens of each kind and every broken variant of the
+"""The forge (a demo control): valid tokens of each kind and every broken variant of the
 security checklist (shared/contracts/security-checklist.md) that applies, each naming the check
 that must reject it. mock_sf's security scorecard uses it.
 
@@ -26,7 +26,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Blueprint
 from flask import Response
-from flask import abort
 from flask import current_app
 from flask import jsonify
 from flask import render_template
@@ -399,12 +398,6 @@ def _wrap(signed: etree._Element) -> etree._Element:
 # --- HTTP -------------------------------------------------------------------------------------
 
 bp = Blueprint("forge", __name__, url_prefix="/_demo/forge")
-
-
-@bp.before_request
-def _demo_controls_only() -> None:
-    if not current_app.config.get("DEMO_CONTROLS"):
-        abort(404)
 
 
 @bp.get("/variants")
