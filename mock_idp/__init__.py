@@ -26,6 +26,7 @@ from mock_idp import registration
 from mock_idp import saml
 from mock_idp import security_headers
 from mock_idp import seed
+from mock_idp import unavailable
 from mock_idp import users
 from mock_idp.oidc import authorize
 
@@ -73,6 +74,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         demo.register(app, csrf)  # outbox pages, forge, key rotation, client registration
 
     # errors: each blueprint renders its own (OAuth JSON for oidc, pages for the rest)
+    unavailable.init_app(app)  # a database that cannot be reached: 503, in each dialect
 
     # cli
     app.cli.add_command(seed.init_db_command)

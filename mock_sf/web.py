@@ -6,13 +6,17 @@ from flask import Blueprint
 from flask import Flask
 from flask import Response
 from flask import current_app
+from flask import g
 from flask import jsonify
 from flask import render_template
 from flask import request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import ServiceUnavailable
 
 from mock_sf.oauth.errors import OAuthError
+from mock_sf.oauth.errors import TemporarilyUnavailable
 from mock_sf.oauth.errors import render_oauth_error
 from mock_sf.rest import errors as rest_errors
 
@@ -46,6 +50,8 @@ def render_http_error(exc: HTTPException) -> object:
             )
         elif code == 404:
             error = rest_errors.NotFound()
+        elif code == 503:
+            error = rest_errors.ServerUnavailable()
         elif code >= 500:
             error = rest_errors.UnknownException()
         else:
@@ -55,6 +61,8 @@ def render_http_error(exc: HTTPException) -> object:
         response.headers.update(allow)
         return response
     if path.startswith("/services/oauth2"):
+        if code == 503:
+            return render_oauth_error(TemporarilyUnavailable())
         description = (
             "must use HTTP POST" if isinstance(exc, MethodNotAllowed) else exc.name.lower()
         )
@@ -73,6 +81,16 @@ def api_path(path: str, site_prefix: str) -> str:
     return path
 
 
+def render_database_unavailable(exc: OperationalError) -> object:
+    """The database cannot be reached (a restart, an outage): 503 in the path's dialect, not a
+    500, and the detail only in the log."""
+    current_app.logger.error("database unavailable: %s", exc.orig or exc)
+    g.database_unavailable = True  # what runs after the view must not query it again
+    return render_http_error(ServiceUnavailable("The database is unavailable. Try again later."))
+
+
 def register_error_pages(app: Flask) -> None:
-    """One handler for every HTTP error the blueprints' own renderers did not take."""
+    """One handler for every HTTP error the blueprints' own renderers did not take, and one for
+    a database that cannot be reached (PEP 249's OperationalError: disconnects, refusals)."""
     app.register_error_handler(HTTPException, render_http_error)
+    app.register_error_handler(OperationalError, render_database_unavailable)

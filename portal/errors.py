@@ -10,9 +10,13 @@ from dataclasses import dataclass
 
 from flask import Flask
 from flask import Response
+from flask import current_app
+from flask import g
 from flask import make_response
 from flask import render_template
+from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from .htmx import is_htmx_request
@@ -175,16 +179,36 @@ def render_problem(problem: Problem) -> Response:
     return make_response(render_template("errors/error.html", problem=problem), problem.status)
 
 
+# The portal's own database cannot be reached (a restart, an outage: PEP 249's OperationalError).
+DATABASE_UNAVAILABLE = Problem(
+    503,
+    "The portal is unavailable",
+    "The portal cannot reach its database just now. Nothing you did caused this.",
+    "Please try again in a few minutes; you stay logged in.",
+    "database_unavailable",
+    "The portal's database could not be reached.",
+)
+
+
 def init_app(app: Flask) -> None:
     for kind in (PortalError, SalesforceUnavailable, ExchangeError, SalesforceApiError, CSRFError):
         app.register_error_handler(kind, _known_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
 
 
 def _known_error(exc: Exception) -> Response:
     problem = problem_for(exc)
     assert problem is not None  # registered only for the kinds problem_for knows
     return render_problem(problem)
+
+
+def _database_unavailable(exc: OperationalError) -> Response:
+    current_app.logger.error("database unavailable: %s", exc.orig or exc)
+    # The page must not read the login from the database again: it is drawn as for a visitor,
+    # while the login itself (the cookie) is kept for when the database is back.
+    g._login_user = AnonymousUserMixin()  # Flask-Login's user of this request
+    return render_problem(DATABASE_UNAVAILABLE)
 
 
 def _http_error(exc: HTTPException) -> Response:

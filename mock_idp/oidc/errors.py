@@ -117,6 +117,13 @@ class InsufficientScopeError(OAuthError):
         return {"WWW-Authenticate": f'Bearer error="{self.error}", scope="openid"'}
 
 
+class TemporarilyUnavailableError(OAuthError):
+    """The server cannot handle the request now: its database is down (RFC 6749 §4.1.2.1)."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
 def render_json(err: OAuthError) -> Response:
     """The JSON dialect of every OAuth endpoint that answers a client, never cached."""
     body = {"error": err.error}

@@ -91,6 +91,14 @@ class TooManyFailures(OAuthError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class TemporarilyUnavailable(OAuthError):
+    """503 ``temporarily_unavailable`` (RFC 6749 §4.1.2.1): the org's database is unreachable."""
+
+    error = "temporarily_unavailable"
+    description = "the service is temporarily unavailable, try again later"
+    status_code = 503
+
+
 def missing_parameter(name: str) -> InvalidRequest:
     """``invalid_request`` worded like Salesforce's "grant type is missing"."""
     return InvalidRequest(f"{name.replace('_', ' ')} is missing")

@@ -12,6 +12,7 @@ from flask import current_app
 from flask import g
 from flask import request
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from werkzeug.routing import BaseConverter
 
 from mock_sf import ids
@@ -99,9 +100,15 @@ def end_transaction(response: Response) -> Response:
 @bp.after_request
 def limit_info(response: Response) -> Response:
     """``Sforce-Limit-Info`` on every response, uncounted calls showing today's usage."""
-    usage = g.get("api_usage") or limits.current_usage(
-        org_id(), current_app.config["DAILY_API_REQUESTS"]
-    )
+    if g.get("database_unavailable"):  # the usage is in the database: no header this time
+        return response
+    try:
+        usage = g.get("api_usage") or limits.current_usage(
+            org_id(), current_app.config["DAILY_API_REQUESTS"]
+        )
+    except OperationalError as exc:  # the version list needs no database, only this header
+        current_app.logger.error("database unavailable: %s", exc.orig or exc)
+        return response
     response.headers["Sforce-Limit-Info"] = usage.header
     return response
 

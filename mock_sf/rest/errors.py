@@ -68,6 +68,14 @@ class UnknownException(RestError):
     status_code = 500
 
 
+class ServerUnavailable(RestError):
+    """503: the org cannot serve the request now (down for maintenance, overloaded)."""
+
+    error_code = "SERVER_UNAVAILABLE"
+    message = "The server is unavailable to handle the request. Try again later."
+    status_code = 503
+
+
 class MalformedQuery(RestError):
     error_code = "MALFORMED_QUERY"
 

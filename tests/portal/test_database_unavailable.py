@@ -1,0 +1,72 @@
+"""The portal's database cannot be reached (a restart, an outage): a friendly 503 page, never a
+500, and the speaker stays logged in for when it is back. The app runs on a PostgreSQL URL whose
+loopback port has no server, so every connection is refused exactly as during an outage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from devstack.stack import free_port
+from portal import create_app
+
+LOGIN_KEY = "_user_id"  # where Flask-Login keeps the login's id in the session
+
+
+@pytest.fixture
+def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
+    for name in ("PORTAL_DATABASE_URL", "PORTAL_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/portal",
+        }
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A speaker's browser with a login whose row the portal cannot read now."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session[LOGIN_KEY] = "login-1"
+    return client
+
+
+@pytest.mark.parametrize("path", ["/support", "/", "/schedule"])
+def test_a_page_says_the_portal_is_unavailable(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert (
+        '<h1 id="error-title" tabindex="-1" data-autofocus>The portal is unavailable</h1>' in page
+    )
+    assert "you stay logged in" in page
+    assert "<code>database_unavailable</code>" in page
+    assert "Signed in as" not in page  # drawn without reading the login
+
+
+def test_the_login_is_kept_for_when_the_database_is_back(client: FlaskClient) -> None:
+    client.get("/support")
+
+    with client.session_transaction() as session:
+        assert session[LOGIN_KEY] == "login-1"
+
+
+def test_an_htmx_request_gets_the_fragment_in_place_of_the_main_content(
+    client: FlaskClient,
+) -> None:
+    response = client.get("/support", headers={"HX-Request": "true"})
+
+    assert response.status_code == 503
+    assert (response.headers["HX-Retarget"], response.headers["HX-Reswap"]) == (
+        "#main",
+        "innerHTML",
+    )
+    assert "The portal is unavailable" in response.get_data(as_text=True)
