@@ -22,6 +22,7 @@ from . import saml
 from . import schedule
 from . import security
 from . import sf_session
+from . import token_vault
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -42,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # database
     models.init_app(app)
+    token_vault.init_app(app)  # the keys of the tokens at rest, read once
 
     # services
     saml.init_app(app)

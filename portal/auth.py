@@ -27,6 +27,7 @@ from flask_login import current_user
 from flask_login import login_user
 from flask_login import logout_user
 from sqlalchemy import delete
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from . import drafts
@@ -43,6 +44,7 @@ from .models import LoginSession
 from .models import User
 from .models import db
 from .salesforce import SalesforceError
+from .token_vault import UnreadableToken
 
 login_manager = LoginManager()
 CSRF_SECRET = "csrf_token"  # where Flask-WTF keeps the session's CSRF secret (WTF_CSRF_FIELD_NAME)
@@ -59,7 +61,13 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_login(login_id: str) -> LoginSession | None:
-    return db.session.get(LoginSession, login_id)
+    try:
+        return db.session.get(LoginSession, login_id)
+    except UnreadableToken:  # no key decrypts its tokens (token_vault.py): this login is over
+        current_app.logger.warning("A login's tokens do not decrypt (key changed?): login ended")
+        db.session.execute(delete(LoginSession).where(LoginSession.id == login_id))
+        db.session.commit()
+        return None  # anonymous: login_required keeps her form as a draft and sends her to log in
 
 
 @login_manager.unauthorized_handler
@@ -207,7 +215,10 @@ def logout_finished(state: str | None) -> bool:
 def end_login(login: LoginSession) -> None:
     """Forget this login's tokens and sign the browser out."""
     # A statement, not session.delete(): another request may have deleted the row already.
-    db.session.execute(delete(LoginSession).where(LoginSession.id == login.id))
+    # The id from the identity map, not login.id: reading an attribute of an expired row reloads
+    # it, and a row whose tokens stopped decrypting mid-request would fail again here.
+    [login_id] = sa_inspect(login).identity
+    db.session.execute(delete(LoginSession).where(LoginSession.id == login_id))
     db.session.commit()
     logout_user()
     session.pop(CSRF_SECRET, None)  # and a token of this login is void after it

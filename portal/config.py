@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "SF_CA_FILE": None,  # CA bundle for an HTTPS Salesforce with a private CA
     "HTTP_TIMEOUT": 10,  # seconds, for every call to the IdP and Salesforce
     "INSPECTOR": True,  # the flow inspector (/inspector and a panel on every page)
+    # Fernet keys for the login tokens at rest, comma-separated, newest first (token_vault.py).
+    # None: one key derived from SECRET_KEY.
+    "TOKEN_KEYS": None,
 }
 # Parameters the login sets itself: a setting must not override them.
 PROTOCOL_PARAMS = frozenset(

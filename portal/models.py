@@ -1,4 +1,5 @@
-"""The portal's own tables: who logged in, the tokens of each login (server-side only), drafts."""
+"""The portal's own tables: who logged in, the tokens of each login (server-side only, encrypted
+at rest: token_vault.py), drafts."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
-from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import event
+from sqlalchemy import make_url
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -27,6 +28,7 @@ from sqlalchemy.orm import relationship
 
 from . import migrations
 from .salesforce import SalesforceToken
+from .token_vault import Encrypted
 
 # Used only when the IdP's token response has no expires_in: the exchange will tell if it is wrong.
 FALLBACK_TOKEN_LIFETIME = 300
@@ -57,7 +59,11 @@ class User(db.Model):
 
 
 class LoginSession(UserMixin, db.Model):
-    """One browser login; its random id is all Flask-Login keeps in the cookie."""
+    """One browser login; its random id is all Flask-Login keeps in the cookie.
+
+    Its tokens (IdP, SAML assertion, Salesforce) are `Encrypted` columns: ciphertext in the
+    database, plain strings in Python.
+    """
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True, default=_new_id)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
@@ -66,17 +72,17 @@ class LoginSession(UserMixin, db.Model):
     protocol: Mapped[str] = mapped_column(String(8), default="oidc")  # "oidc" or "saml"
 
     # OIDC logins: the IdP's tokens.
-    idp_access_token: Mapped[str | None] = mapped_column(Text)
+    idp_access_token: Mapped[str | None] = mapped_column(Encrypted)
     # Unix seconds, as the token response gives it; avoids naive/aware datetime mix-ups in SQLite.
     idp_access_token_expires_at: Mapped[int | None]
-    idp_id_token: Mapped[str | None] = mapped_column(Text)
-    idp_refresh_token: Mapped[str | None] = mapped_column(Text)
+    idp_id_token: Mapped[str | None] = mapped_column(Encrypted)
+    idp_refresh_token: Mapped[str | None] = mapped_column(Encrypted)
     # mock_sf's built-in handler takes each IdP access token once (it spends the jti): once
     # sent, a new exchange needs a fresh one from the refresh token.
     idp_access_token_sent: Mapped[bool] = mapped_column(default=False)
 
     # SAML logins: the signed assertion (base64url, as signed) and what single logout names.
-    saml_assertion: Mapped[str | None] = mapped_column(Text)
+    saml_assertion: Mapped[str | None] = mapped_column(Encrypted)
     saml_not_on_or_after: Mapped[int | None]
     saml_assertion_sent: Mapped[bool] = mapped_column(default=False)
     saml_name_id: Mapped[str | None] = mapped_column(String(255), index=True)
@@ -88,8 +94,8 @@ class LoginSession(UserMixin, db.Model):
     renewal_lease_until: Mapped[int | None]
 
     # The Salesforce session exchanged for the IdP token, cached until Salesforce drops it.
-    sf_access_token: Mapped[str | None] = mapped_column(Text)
-    sf_refresh_token: Mapped[str | None] = mapped_column(Text)
+    sf_access_token: Mapped[str | None] = mapped_column(Encrypted)
+    sf_refresh_token: Mapped[str | None] = mapped_column(Encrypted)
     sf_instance_url: Mapped[str | None] = mapped_column(String(255))
     sf_identity_url: Mapped[str | None] = mapped_column(String(255))
     sf_user_id: Mapped[str | None] = mapped_column(String(18))
@@ -140,6 +146,10 @@ class Draft(db.Model):
 
 def init_app(app: Flask) -> None:
     """Bind the database to the app and add the `init-db` and `db` commands."""
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite":
+        # A database server that restarted leaves every pooled connection dead: each one is
+        # checked as it leaves the pool, so no request after the restart fails on a dead one.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -20,9 +20,19 @@ from sqlalchemy.pool import NullPool
 
 from devstack import FREE_PORTS
 from devstack import Stack
+from portal.token_vault import TokenVault
+from portal.token_vault import keys_from_settings
 
 ADA = {"email": "ada@speakers.example", "password": "ada-demo"}
 SEEDED_SUBJECTS = ["Projector adapter for room B", "Travel reimbursement form"]
+TOKEN_COLUMNS = {
+    "idp_access_token",
+    "idp_id_token",
+    "idp_refresh_token",
+    "saml_assertion",
+    "sf_access_token",
+    "sf_refresh_token",
+}
 
 
 class FormParser(HTMLParser):
@@ -97,26 +107,36 @@ def portal_database(stack) -> Engine:
     return create_engine(stack.env.get("PORTAL_DATABASE_URL", default), poolclass=NullPool)
 
 
-def login_row(stack) -> tuple[str, str, str]:
-    """The newest login's cached Salesforce token, as stored server-side by the portal."""
-    with portal_database(stack).connect() as database:
-        return tuple(
-            database.execute(
-                text(
-                    "SELECT id, sf_access_token, sf_issued_at FROM login_session "
-                    "ORDER BY created_at DESC LIMIT 1"
-                )
-            ).one()
-        )
+def portal_vault(stack) -> TokenVault:
+    """The running portal's token vault: keys from the settings it started with."""
+    secret = stack.env.get("PORTAL_SECRET_KEY") or (
+        (stack.instance_paths["portal"] / "secret_key").read_text().strip()
+    )
+    return TokenVault(keys_from_settings(stack.env.get("PORTAL_TOKEN_KEYS"), secret))
 
 
-def newest_login(stack) -> dict[str, object]:
-    """The newest login session's row in the portal's database (where its tokens live)."""
+def stored_login(stack) -> dict[str, object]:
+    """The newest login session's row in the portal's database, as stored (tokens encrypted)."""
     with portal_database(stack).connect() as database:
         row = database.execute(
             text("SELECT * FROM login_session ORDER BY created_at DESC LIMIT 1")
         ).one()
     return dict(row._mapping)
+
+
+def newest_login(stack) -> dict[str, object]:
+    """The newest login session's row with its tokens decrypted, as the portal reads them."""
+    vault = portal_vault(stack)
+    return {
+        column: vault.decrypt(value) if column in TOKEN_COLUMNS and value else value
+        for column, value in stored_login(stack).items()
+    }
+
+
+def login_row(stack) -> tuple[str, str, str]:
+    """The newest login's cached Salesforce token, as stored server-side by the portal."""
+    login = newest_login(stack)
+    return login["id"], login["sf_access_token"], login["sf_issued_at"]
 
 
 def edit_login(stack, login_id: str, **values: object) -> None:
@@ -141,6 +161,11 @@ def test_ada_logs_in_and_sees_her_seeded_cases(stack, http) -> None:
     # The tokens stay on the server: the cookie holds only the login session id.
     session_id, sf_token, _ = login_row(stack)
     assert sf_token and sf_token not in str(http.cookies.get_dict())
+    # And the server's database holds them encrypted (portal/token_vault.py).
+    stored = stored_login(stack)
+    tokens = [newest_login(stack)[column] for column in TOKEN_COLUMNS]
+    assert len([token for token in tokens if token]) >= 4
+    assert [t[:12] for t in tokens if t and t in str(stored)] == []
 
 
 def test_the_second_request_reuses_the_cached_salesforce_token(stack, http) -> None:
