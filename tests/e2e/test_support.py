@@ -20,6 +20,8 @@ from playwright.sync_api import expect
 from devstack import APPS
 from devstack import FREE_PORTS
 from devstack import Stack
+from portal.token_vault import TokenVault
+from portal.token_vault import keys_from_settings
 from tests.e2e.speaker import log_in
 
 ADA = ("ada@speakers.example", "ada-demo")
@@ -59,6 +61,14 @@ def portal_db(stack: Stack) -> sqlite3.Connection:
     connection = sqlite3.connect(stack.instance_paths["portal"] / "portal.sqlite3", timeout=10)
     connection.row_factory = sqlite3.Row
     return connection
+
+
+def portal_vault(stack: Stack) -> TokenVault:
+    """The running portal's token vault (its tokens are encrypted at rest), from its settings."""
+    secret = stack.env.get("PORTAL_SECRET_KEY") or (
+        (stack.instance_paths["portal"] / "secret_key").read_text().strip()
+    )
+    return TokenVault(keys_from_settings(stack.env.get("PORTAL_TOKEN_KEYS"), secret))
 
 
 def login_rows(stack: Stack, email: str) -> list[sqlite3.Row]:
@@ -104,7 +114,8 @@ class SalesforceRest:
         self.contact_id = row["sf_contact_id"]
         self.http = requests.Session()
         self.http.trust_env = False
-        self.http.headers["Authorization"] = f"Bearer {row['sf_access_token']}"
+        token = portal_vault(stack).decrypt(row["sf_access_token"])
+        self.http.headers["Authorization"] = f"Bearer {token}"
 
     def create_case(self, subject: str, description: str) -> str:
         values = {
@@ -262,8 +273,9 @@ def test_the_inspector_shows_the_exchange_and_never_a_full_token(page: Page, sta
     expect(page.get_by_text(re.compile("token exchange", re.IGNORECASE)).first).to_be_visible()
 
     content = page.content()
-    tokens = [row[column] for row in login_rows(stack, ADA[0]) for column in TOKEN_COLUMNS]
-    tokens = [token for token in tokens if token]
+    vault = portal_vault(stack)
+    rows = login_rows(stack, ADA[0])
+    tokens = [vault.decrypt(row[column]) for row in rows for column in TOKEN_COLUMNS if row[column]]
     assert len(tokens) >= 4
     leaked = [token[:12] + "…" for token in tokens if token in content]
     assert not leaked, f"full tokens in /inspector: {leaked}"
