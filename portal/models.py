@@ -77,9 +77,9 @@ class LoginSession(UserMixin, db.Model):
     idp_access_token_expires_at: Mapped[int | None]
     idp_id_token: Mapped[str | None] = mapped_column(Encrypted)
     idp_refresh_token: Mapped[str | None] = mapped_column(Encrypted)
-    # mock_sf's built-in handler takes each IdP access token once (it spends the jti): once
-    # sent, a new exchange needs a fresh one from the refresh token.
-    idp_access_token_sent: Mapped[bool] = mapped_column(default=False)
+    # mock_sf's built-in handler takes each IdP access or ID token once (it spends the jti):
+    # once one of this set is sent, a new exchange needs fresh ones from the refresh token.
+    idp_token_sent: Mapped[bool] = mapped_column(default=False)
 
     # SAML logins: the signed assertion (base64url, as signed) and what single logout names.
     saml_assertion: Mapped[str | None] = mapped_column(Encrypted)
@@ -113,7 +113,7 @@ class LoginSession(UserMixin, db.Model):
         self.idp_access_token_expires_at = int(
             token.get("expires_at") or time.time() + FALLBACK_TOKEN_LIFETIME
         )
-        self.idp_access_token_sent = False
+        self.idp_token_sent = False
         # A refresh may bring a new ID token (OIDC Core §12.2); it is the one to exchange next.
         self.idp_id_token = token.get("id_token") or self.idp_id_token
         # The IdP rotates refresh tokens; one that does not keeps the old one valid (RFC 6749 §6).

@@ -137,17 +137,18 @@ class SalesforceSession:
             if not login.idp_refresh_token:
                 raise LoginExpired()
             return login.idp_refresh_token
+        # An ID token, or the access token for access_token and jwt: mock_sf's handler takes
+        # each once (its jti), so a second exchange needs fresh ones from the refresh token.
+        spent = login.idp_token_sent
         if kind == "id_token":
-            if not login.idp_id_token or jwt_expired(login.idp_id_token):
+            if spent or not login.idp_id_token or jwt_expired(login.idp_id_token):
                 idp.refresh(login)
-            return login.idp_id_token  # type: ignore[return-value]
-        # access_token or jwt: the IdP access token, which mock_sf's handler takes once.
-        if login.idp_access_token_sent or login.idp_token_expired():
+        elif spent or login.idp_token_expired():
             idp.refresh(login)
         # Sent is spent: Salesforce may use up the token's jti even if its answer never arrives.
-        login.idp_access_token_sent = True
+        login.idp_token_sent = True
         db.session.commit()
-        return login.idp_access_token  # type: ignore[return-value]
+        return login.idp_id_token if kind == "id_token" else login.idp_access_token  # type: ignore[return-value]
 
     def _saml_assertion(self) -> str:
         login = self.login

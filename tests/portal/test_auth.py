@@ -121,7 +121,7 @@ def test_callback_logs_the_speaker_in_and_keeps_tokens_server_side(
         )
         assert login.idp_access_token == "idp-access-token"
         assert login.idp_refresh_token == "idp-refresh-token"
-        assert login.idp_access_token_sent is False
+        assert login.idp_token_sent is False
         assert login.idp_access_token_expires_at > time.time() + 3500
     with client.session_transaction() as session:
         assert session["_user_id"] == login.id

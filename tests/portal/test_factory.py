@@ -79,7 +79,7 @@ def test_init_db_starts_login_sessions_afresh_when_their_columns_changed(app) ->
     assert result.exit_code == 0, result.output
     with app.app_context():
         columns = {c["name"] for c in inspect(db.engine).get_columns("login_session")}
-        assert {"idp_refresh_token", "idp_access_token_sent", "renewal_lease"} <= columns
+        assert {"idp_refresh_token", "idp_token_sent", "renewal_lease"} <= columns
         assert db.session.execute(db.text("SELECT count(*) FROM login_session")).scalar() == 0
         assert db.session.execute(db.text("SELECT sub FROM user")).scalar() == "kept"
 

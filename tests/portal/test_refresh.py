@@ -57,7 +57,7 @@ def test_the_rotated_tokens_are_stored_with_the_refreshed_id_token(
         "refreshed-id-token-1",  # the one to exchange when the subject token type is id_token
     )
     assert login.idp_access_token_expires_at >= time.time() + 3500
-    assert login.idp_access_token_sent is True
+    assert login.idp_token_sent is True
     assert (login.renewal_lease, login.renewal_lease_until) == (None, None)
 
 

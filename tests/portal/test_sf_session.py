@@ -9,6 +9,8 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from portal.models import db
+
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 TYPES = {
     "access_token": "urn:ietf:params:oauth:token-type:access_token",
@@ -107,6 +109,27 @@ def test_an_expired_id_token_is_refreshed_before_it_is_exchanged(
     assert form(exchange)["subject_token"] == fresh
 
 
+def test_a_sent_id_token_is_spent_and_the_next_exchange_refreshes_for_a_new_one(
+    app, client, speaker, salesforce, idp, issuer, org
+) -> None:
+    """mock_idp's ID tokens carry a jti that mock_sf spends (issue 10 finding 3): never resent."""
+    app.config["SF_SUBJECT_TOKEN_TYPE"] = "id_token"
+    fresh = unsigned_jwt(exp=time.time() + 600)
+    idp.route("POST", issuer.token_endpoint, (200, {**issuer.refreshed(1), "id_token": fresh}))
+    speaker.log_in()
+    with app.app_context():
+        login = db.session.get(type(speaker.login_session()), speaker.login_id)
+        login.idp_id_token = unsigned_jwt(exp=time.time() + 600)  # unexpired, but already sent
+        login.idp_token_sent = True
+        db.session.commit()
+
+    client.get("/support")
+
+    (exchange,) = salesforce.calls("POST", org.token_endpoint)
+    assert form(exchange)["subject_token"] == fresh
+    assert speaker.login_session().idp_token_sent is True
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
@@ -195,6 +218,38 @@ def test_unreachable_salesforce_gives_a_503_page(client, speaker, transport) -> 
 
     assert response.status_code == 503
     assert "Salesforce is unavailable" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("where", "answer", "code"),
+    [
+        (
+            "token",
+            (503, {"error": "temporarily_unavailable", "error_description": "try again later"}),
+            "temporarily_unavailable",
+        ),
+        (
+            "query",
+            (503, [{"message": "Try again later.", "errorCode": "SERVER_UNAVAILABLE"}]),
+            "SERVER_UNAVAILABLE",
+        ),
+    ],
+    ids=["exchange", "rest"],
+)
+def test_salesforce_saying_it_is_unavailable_gives_the_503_page(
+    client, speaker, salesforce, org, where, answer, code
+) -> None:
+    if where == "token":
+        salesforce.route("POST", org.token_endpoint, answer)
+    else:
+        salesforce.route("GET", f"{org.data}/query", answer)
+    speaker.log_in()
+
+    response = client.get("/support")
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "Salesforce is unavailable" in body and f"<code>{code}</code>" in body
 
 
 def test_a_user_without_contact_gets_a_403_page(client, speaker, salesforce, org) -> None:
