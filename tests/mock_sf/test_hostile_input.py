@@ -8,6 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
+from mock_sf.rest.soql import MAX_NESTING
+
 QUERY = "/services/data/v66.0/query?q="
 CASES = "/services/data/v66.0/sobjects/Case/"
 HUGE = "9" * 4_400
@@ -49,6 +51,36 @@ def test_hostile_soql_is_refused_in_the_rest_dialect(
     assert response.status_code == 400, response.get_data(as_text=True)[:300]
     [error] = response.get_json()
     assert error["errorCode"] == error_code
+
+
+def alternating(depth: int) -> str:
+    """``(Subject = 'a0' OR (Subject = 'a1' AND (...)))``, `depth` parentheses deep."""
+    condition = "Subject = 'x'"
+    for level in range(depth):
+        condition = f"(Subject = 'a{level}' {'AND' if level % 2 else 'OR'} {condition})"
+    return condition
+
+
+DEEPEST = {  # MAX_NESTING levels: the deepest the parser takes
+    "NOTs": "NOT " * MAX_NESTING + "Subject = 'x'",
+    "parentheses, AND and OR by turns": alternating(MAX_NESTING),
+    "NOT (... OR by turns": "NOT (Subject != 'a' OR " * (MAX_NESTING // 2)
+    + "Subject = 'x'"
+    + ")" * (MAX_NESTING // 2),
+}
+
+
+@pytest.mark.parametrize("condition", list(DEEPEST.values()), ids=list(DEEPEST))
+def test_the_deepest_nesting_the_parser_takes_runs_on_the_database(
+    api: Any, idp: Any, condition: str
+) -> None:
+    """30 NOTs (of the 100 the parser took) overflowed SQLite's parser stack, and 70 levels
+    Python's recursion limit in SQLAlchemy's compiler: 500s (found by
+    tests/fuzz/mock_sf/test_soql_grammar.py)."""
+    response = api.get(
+        QUERY + quote(f"SELECT Id FROM Case WHERE {condition}"), api.token_for(idp.ADA_SUB)
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
 
 
 def test_a_batch_size_of_5000_digits_is_clamped_as_any_other(api: Any, idp: Any) -> None:

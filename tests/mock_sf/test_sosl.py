@@ -477,4 +477,4 @@ def test_deep_nesting_in_soql_is_a_malformed_query(api: Any, ada: str, nesting: 
     assert response.status_code == 400
     [error] = response.get_json()
     assert error["errorCode"] == "MALFORMED_QUERY"
-    assert error["message"].endswith("(more than 100 nested levels)")
+    assert error["message"].endswith("(more than 20 nested levels)")
