@@ -122,19 +122,29 @@ ORG_PROBLEMS = {
 }
 
 
+def salesforce_unavailable(code: str, detail: str) -> Problem:
+    """Salesforce cannot be reached, or says it cannot serve now: try again later."""
+    return Problem(
+        503,
+        "Salesforce is unavailable",
+        "Salesforce, where your support cases live, could not be reached.",
+        "Please try again in a few minutes.",
+        code,
+        detail,
+    )
+
+
 def problem_for(exc: Exception) -> Problem | None:
     """The words for an error the portal knows, or None for one it does not."""
     if isinstance(exc, PortalError):
         return Problem(exc.status, exc.title, exc.message, exc.advice, exc.code, exc.description)
     if isinstance(exc, SalesforceUnavailable):
-        return Problem(
-            503,
-            "Salesforce is unavailable",
-            "Salesforce, where your support cases live, could not be reached.",
-            "Please try again in a few minutes.",
-            "unavailable",
-            str(exc),
-        )
+        return salesforce_unavailable("unavailable", str(exc))
+    # Salesforce answered, but that it cannot serve now (maintenance, its database down).
+    if isinstance(exc, ExchangeError) and exc.status == 503:
+        return salesforce_unavailable(exc.error, exc.description)
+    if isinstance(exc, SalesforceApiError) and exc.status == 503:
+        return salesforce_unavailable(exc.error_code, exc.message)
     if isinstance(exc, ExchangeError):
         return Problem(
             502,
