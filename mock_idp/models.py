@@ -11,6 +11,7 @@ from sqlalchemy import JSON
 from sqlalchemy import ForeignKey
 from sqlalchemy import String
 from sqlalchemy import event
+from sqlalchemy import make_url
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -88,6 +89,10 @@ class AuthorizationCode(db.Model):
 
 def init_app(app: Flask) -> None:
     """Bind the database and, for SQLite, set the pragmas the hot path relies on."""
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite":
+        # A database server that restarted leaves every pooled connection dead: each one is
+        # checked as it leaves the pool, so no request after the restart fails on a dead one.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

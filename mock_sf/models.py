@@ -27,6 +27,7 @@ from sqlalchemy import UniqueConstraint
 from sqlalchemy import event
 from sqlalchemy import false
 from sqlalchemy import func
+from sqlalchemy import make_url
 from sqlalchemy import select
 from sqlalchemy import true
 from sqlalchemy.orm import DeclarativeBase
@@ -407,6 +408,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def init_app(app: Flask) -> None:
     """Bind the db to the app; SQLite gets WAL, foreign keys, a busy timeout and background
     checkpoints."""
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite":
+        # A database server that restarted leaves every pooled connection dead: each one is
+        # checked as it leaves the pool, so no request after the restart fails on a dead one.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
