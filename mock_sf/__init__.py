@@ -17,6 +17,7 @@ from mock_sf import handlers
 from mock_sf import migrations
 from mock_sf import models
 from mock_sf import oauth
+from mock_sf import openapi
 from mock_sf import org_config
 from mock_sf import prune
 from mock_sf import rest
@@ -59,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # blueprints (oauth's and setup's init_app also hold their services: keys, CSRF, forge)
     app.register_blueprint(web.bp)
+    app.register_blueprint(openapi.bp)  # /openapi.json, a mock aid
     oauth.init_app(app)  # My Domain and the Experience Cloud site prefix
     rest.init_app(app)  # My Domain and the Experience Cloud site prefix
     setup.init_app(app)  # CSRF for browser forms (APIs exempt), the forge client
