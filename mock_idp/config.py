@@ -30,6 +30,8 @@ def defaults() -> dict[str, Any]:
         # login throttle's client address comes from there only when this is above 0.
         "TRUSTED_PROXIES": 0,
         "PASSWORD_HASH_PROFILE": "default",
+        # The longest an IdP session (idp_sessions.py) lasts after its sign-in; seconds.
+        "SESSION_LIFETIME": 12 * 3600,
         "ACCESS_TOKEN_AUDIENCE": "api://default",
         "ACCESS_TOKEN_LIFETIME": 3600,
         "ID_TOKEN_LIFETIME": 3600,
@@ -45,7 +47,11 @@ def defaults() -> dict[str, Any]:
         "PASSWORD_RESET_LINK_LIFETIME": 1800,
         "LOGIN_FAILURE_WINDOW": 900,
         "LOGIN_LOCKOUT": 900,
-        "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+        # Sign-in failures per account from one client address (the guesser's address is locked,
+        # not the owner's), per account from all addresses together (a ceiling on guessing
+        # spread over many addresses), and per address across accounts.
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS": 5,
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": 100,
         "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
         # Registration and forgot-password mail per target email / client address per window.
         "ACCOUNT_MAIL_WINDOW": 3600,

@@ -1,6 +1,7 @@
 """Sign-in and sign-out, and the IdP session every protocol front-end relies on.
 
-The IdP session is the signed Flask session (cookie `idp_session`): user id + auth_time.
+The IdP session is a database row (idp_sessions.py); the signed Flask session (cookie
+`idp_session`) holds only its id, so signing out or a password reset ends every copy of the cookie.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from flask import Blueprint
 from flask import Response
 from flask import current_app
+from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -24,12 +26,14 @@ from wtforms import SubmitField
 from wtforms.validators import DataRequired
 from wtforms.validators import Length
 
+from mock_idp import idp_sessions
 from mock_idp import throttle
 from mock_idp import users
+from mock_idp.idp_sessions import IdpSession
 from mock_idp.models import User
+from mock_idp.models import db
 
-USER_KEY = "uid"
-AUTH_TIME_KEY = "auth_time"
+SESSION_KEY = "sid"  # the IdP session row's id
 NEXT_KEY = "login_next"
 FAILED_LOGIN = "Incorrect email or password."
 # Says the same whether or not the account exists: locks are keyed by the email as typed.
@@ -38,10 +42,15 @@ LOCKED_OUT = "Too many failed sign-in attempts. Please wait a few minutes and tr
 
 @dataclass(frozen=True)
 class SignedIn:
-    """A live IdP session: who, and when they last proved it (epoch seconds, float)."""
+    """A live IdP session: who, and its row (when they last proved it, its SAML session)."""
 
     user: User
-    auth_time: float
+    record: IdpSession
+
+    @property
+    def auth_time(self) -> float:
+        """When the user last proved it (epoch seconds, float)."""
+        return self.record.auth_time
 
 
 class LoginForm(FlaskForm):
@@ -53,13 +62,22 @@ class LoginForm(FlaskForm):
 
 
 def current_session() -> SignedIn | None:
-    """The signed-in user of this browser, if the user still exists."""
-    user_id = session.get(USER_KEY)
-    auth_time = session.get(AUTH_TIME_KEY)
-    user = users.get(user_id) if user_id else None
-    if user is None or not isinstance(auth_time, int | float):
-        return None
-    return SignedIn(user, float(auth_time))
+    """The signed-in user of this browser: a live session row whose user still exists.
+
+    Looked up once per request (one primary-key SELECT); a dead id leaves the cookie.
+    """
+    if "idp_signed_in" in g:
+        return g.idp_signed_in
+    signed_in = None
+    session_id = session.get(SESSION_KEY)
+    if isinstance(session_id, str):
+        found = idp_sessions.live(session_id, int(time.time()), _lifetime())
+        if found is None:
+            session.pop(SESSION_KEY)
+        else:
+            signed_in = SignedIn(found[1], found[0])
+    g.idp_signed_in = signed_in
+    return signed_in
 
 
 def require_login(next_url: str, purpose: str) -> Response:
@@ -69,16 +87,32 @@ def require_login(next_url: str, purpose: str) -> Response:
 
 
 def start_session(user: User) -> None:
-    """Record a fresh authentication and rotate the CSRF token."""
-    session.pop("csrf_token", None)
-    session[USER_KEY] = user.id
+    """Record a fresh authentication (ending this browser's previous one), rotate the CSRF
+    token, and commit."""
     # Sub-second precision tells a sign-in that happened for a pending request from an older one.
-    session[AUTH_TIME_KEY] = time.time()
+    now = time.time()
+    session.pop("csrf_token", None)
+    previous = session.get(SESSION_KEY)
+    if isinstance(previous, str):
+        idp_sessions.end(previous, int(now))
+    record = idp_sessions.open_session(user.id, now, _lifetime())
+    db.session.commit()
+    session[SESSION_KEY] = record.id
+    g.idp_signed_in = SignedIn(user, record)
 
 
 def end_session() -> None:
-    """Forget the user and anything parked in the session."""
+    """End this browser's IdP session (every copy of its cookie) and forget what it parked."""
+    session_id = session.get(SESSION_KEY)
+    if isinstance(session_id, str):
+        idp_sessions.end(session_id, int(time.time()))
+        db.session.commit()
     session.clear()
+    g.idp_signed_in = None
+
+
+def _lifetime() -> int:
+    return int(current_app.config["SESSION_LIFETIME"])
 
 
 bp = Blueprint("login", __name__)
@@ -113,7 +147,7 @@ def attempt(email: str, password: str, address: str | None) -> User | int | None
     if user is None:
         throttle.record_failure(email, address, limits, now)
     else:
-        throttle.record_success(email)
+        throttle.record_success(email, address)
     return user
 
 

@@ -3,7 +3,8 @@
 The request form answers the same whether or not the address has an account, and whether or not
 the request was over the mail limits (throttle.py) and so sent nothing. Following a link
 and setting a password also proves the address (it becomes verified), lifts a sign-in lock on the
-account, and uses up every other reset link the account still had.
+account, uses up every other reset link the account still had, and ends every IdP session of the
+account (a stolen cookie dies with the old password).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from wtforms.validators import EqualTo
 from wtforms.validators import Length
 
 from mock_idp import email_links
+from mock_idp import idp_sessions
 from mock_idp import outbox
 from mock_idp import throttle
 from mock_idp import users
@@ -95,6 +97,7 @@ def reset(token: str, new_password: str) -> User | None:
     user.password_hash = users.passwords().hash(new_password)
     user.email_verified = True  # following the emailed link proved the address
     email_links.revoke_outstanding(user.id, Purpose.RESET_PASSWORD, now)
+    idp_sessions.end_all_of(user.id, now)  # a copied cookie must not outlive the old password
     throttle.unlock_account(user.email)
     body = render_template(
         "mail/password_changed.txt",

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
+from mock_idp import idp_sessions
 from mock_idp.models import db
 
 
@@ -137,10 +138,12 @@ def find_participant(
 
 
 def end(session_index: str, now: int) -> None:
-    """Mark the session logged out; a browser still holding its cookie is signed out on sight."""
+    """Mark the session logged out, with the IdP sessions it served: every copy of their cookie
+    is signed out, even when the logout reached the IdP without one."""
     row = db.session.get(SamlSession, session_index)
     if row is not None and row.ended_at is None:
         row.ended_at = now
+    idp_sessions.end_saml_session(session_index, now)
     db.session.execute(
         delete(SamlParticipant).where(SamlParticipant.session_index == session_index)
     )

@@ -360,7 +360,9 @@ def end_logged_out_session() -> None:
     if not index:
         return
     lifetime = current_app.config["SAML_SESSION_LIFETIME"]
-    standing = sessions.standing(index, session.get(login.USER_KEY), int(time.time()), lifetime)
+    signed_in = login.current_session()
+    user_id = signed_in.user.id if signed_in is not None else None
+    standing = sessions.standing(index, user_id, int(time.time()), lifetime)
     if standing == "foreign":
         session.pop(SESSION_INDEX_KEY)  # the next SAML sign-on opens the new user's own session
     elif standing == "over":

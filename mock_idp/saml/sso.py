@@ -135,13 +135,17 @@ def response_spec(
     )
 
 
-def saml_session(user: User, now: int, lifetime: int) -> sessions.SamlSession:
+def saml_session(signed_in: login.SignedIn, now: int, lifetime: int) -> sessions.SamlSession:
     """This browser's SAML session record: one SessionIndex per IdP session and user, so an SP's
-    LogoutRequest can name the session it ends."""
+    LogoutRequest can name the session it ends; the IdP session row notes it (a single logout
+    without the cookie ends that row too)."""
+    user = signed_in.user
     row = sessions.live(session.get(SESSION_INDEX_KEY), user.id)
     if row is None:
         row = sessions.open_session(new_session_index(), user.id, now, lifetime)
         session[SESSION_INDEX_KEY] = row.session_index
+    if signed_in.record.saml_session_index != row.session_index:
+        signed_in.record.saml_session_index = row.session_index  # sessions.record commits
     return row
 
 
@@ -204,7 +208,7 @@ def proceed(pending: PendingSso) -> Response:
         session[PENDING_KEY] = asdict(pending)
         return login.require_login(url_for("saml.sso_resume"), purpose=sp.name)
     config = current_app.config
-    row = saml_session(signed_in.user, int(time.time()), config["SAML_SESSION_LIFETIME"])
+    row = saml_session(signed_in, int(time.time()), config["SAML_SESSION_LIFETIME"])
     spec = response_spec(
         pending, sp, signed_in.user, signed_in.auth_time, config, row.session_index
     )

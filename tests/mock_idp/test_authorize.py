@@ -11,6 +11,7 @@ from sqlalchemy import select
 from mock_idp.models import AuthorizationCode
 from mock_idp.models import Client
 from mock_idp.models import db
+from tests.mock_idp import idp_session
 
 AUTHORIZE = "/oauth2/default/v1/authorize"
 ISSUER = "http://127.0.0.1:8001/oauth2/default"
@@ -183,8 +184,7 @@ def test_prompt_none_with_session_gets_a_code(flow):
 
 def test_prompt_login_forces_a_fresh_sign_in(app, client, flow):
     flow.login("ada@speakers.example", "ada-demo")
-    with client.session_transaction() as sess:
-        first_auth_time = sess["auth_time"]
+    first_auth_time = idp_session.auth_time(client)
     response = flow.authorize(prompt="login")
     assert response.headers["Location"] == "/login"
     flow.login("ada@speakers.example", "ada-demo")
@@ -194,8 +194,7 @@ def test_prompt_login_forces_a_fresh_sign_in(app, client, flow):
         stored = db.session.scalar(select(AuthorizationCode))
         assert stored.code_hash == hashlib.sha256(code.encode()).hexdigest()
         assert stored.auth_time >= int(first_auth_time)
-    with client.session_transaction() as sess:
-        assert sess["auth_time"] > first_auth_time
+    assert idp_session.auth_time(client) > first_auth_time
 
 
 def test_prompt_login_can_switch_user(client, flow):
@@ -204,8 +203,7 @@ def test_prompt_login_can_switch_user(client, flow):
         user={"email": "grace@speakers.example", "password": "grace-demo"}, prompt="login"
     )
     assert body["access_token"]
-    with client.session_transaction() as sess:
-        assert sess["uid"] == "00u1grace1demo1spkr0"
+    assert idp_session.signed_in_as(client) == "00u1grace1demo1spkr0"
 
 
 @pytest.mark.parametrize(
@@ -213,8 +211,7 @@ def test_prompt_login_can_switch_user(client, flow):
 )
 def test_max_age_forces_sign_in_when_the_session_is_older(client, flow, age, max_age, needs_login):
     flow.login("ada@speakers.example", "ada-demo")
-    with client.session_transaction() as sess:
-        sess["auth_time"] = time.time() - age
+    idp_session.set_auth_time(client, time.time() - age)
     response = flow.authorize(max_age=max_age)
     assert (response.headers["Location"] == "/login") is needs_login
 

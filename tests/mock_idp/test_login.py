@@ -7,6 +7,7 @@ import pytest
 from mock_idp import users
 from mock_idp.models import User
 from mock_idp.models import db
+from tests.mock_idp import idp_session
 
 
 def test_login_page_has_labelled_fields_and_sign_in_button(client):
@@ -32,8 +33,7 @@ def test_wrong_email_or_password_gives_one_generic_message(client, flow, email, 
     assert '<p class="error" role="alert">Incorrect email or password.</p>' in response.text
     assert f'value="{email}"' in response.text  # what the user typed is kept
     assert password not in response.text
-    with client.session_transaction() as sess:
-        assert "uid" not in sess
+    assert idp_session.session_id(client) is None
 
 
 @pytest.mark.parametrize("field", ["email", "password"])
@@ -52,8 +52,9 @@ def test_successful_login_starts_the_idp_session(client, flow):
     cookie = client.get_cookie("idp_session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     with client.session_transaction() as sess:
-        assert sess["uid"] == "00u1ada1demo1speaker"
-        assert isinstance(sess["auth_time"], float)
+        assert set(sess) == {"sid"}  # the row's id only: no user id, no auth_time
+    assert idp_session.signed_in_as(client) == "00u1ada1demo1speaker"
+    assert isinstance(idp_session.auth_time(client), float)
     page = client.get("/login").text
     assert "You are signed in as <strong>ada@speakers.example</strong>." in page
 
@@ -63,8 +64,7 @@ def test_login_without_csrf_token_is_refused_and_keeps_the_email(client):
     assert response.status_code == 400
     assert "Your sign-in form expired. Please try again." in response.text
     assert 'value="ada@speakers.example"' in response.text
-    with client.session_transaction() as sess:
-        assert "uid" not in sess
+    assert idp_session.session_id(client) is None
 
 
 def test_logout_clears_the_session(client, flow):
@@ -77,11 +77,25 @@ def test_logout_clears_the_session(client, flow):
         assert dict(sess) == {}
 
 
+def test_a_copied_idp_session_cookie_is_dead_after_logout(client, flow):
+    flow.login("ada@speakers.example", "ada-demo")
+    thief = type(flow)(idp_session.copy_cookie(client))
+    assert "code=" in thief.authorize(prompt="none").headers["Location"]  # the copy works now
+    client.post("/logout", data={"csrf_token": flow.csrf_token(client.get("/login").text)})
+    assert thief.query(thief.authorize(prompt="none").headers["Location"]) == {
+        "error": "login_required",
+        "error_description": "The user must sign in.",
+        "state": thief.state,
+        "iss": "http://127.0.0.1:8001/oauth2/default",
+    }
+    assert thief.authorize().headers["Location"] == "/login"
+    assert "You are signed in" not in thief.client.get("/login").text
+
+
 def test_logout_requires_csrf(client, flow):
     flow.login("ada@speakers.example", "ada-demo")
     assert client.post("/logout").status_code == 400
-    with client.session_transaction() as sess:
-        assert sess["uid"] == "00u1ada1demo1speaker"
+    assert idp_session.signed_in_as(client) == "00u1ada1demo1speaker"
 
 
 def test_passwords_are_stored_as_argon2id(app):

@@ -8,6 +8,7 @@ import pytest
 
 from mock_idp.keys import KeyStore
 from mock_idp.keys import generate_jwk
+from tests.mock_idp import idp_session
 
 LOGOUT = "/oauth2/default/v1/logout"
 AUTHORIZE = "/oauth2/default/v1/authorize"
@@ -32,6 +33,19 @@ def test_logout_ends_the_session_and_returns_state(flow, method):
     assert response.status_code == 303
     assert response.headers["Location"] == "http://127.0.0.1:8000/?state=s+t"
     assert not still_signed_in(flow)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_copied_idp_session_cookie_is_dead_after_rp_initiated_logout(flow, method):
+    id_token = flow.tokens()["id_token"]
+    thief = type(flow)(idp_session.copy_cookie(flow.client))
+    assert still_signed_in(thief)
+    params = {"id_token_hint": id_token, "post_logout_redirect_uri": POST_LOGOUT}
+    if method == "GET":
+        flow.client.get(LOGOUT, query_string=params)
+    else:
+        flow.client.post(LOGOUT, data=params)
+    assert not still_signed_in(thief)
 
 
 def test_logout_without_redirect_shows_a_page(flow):

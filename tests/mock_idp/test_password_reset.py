@@ -12,6 +12,7 @@ from mock_idp import users
 from mock_idp.email_links import EmailLink
 from mock_idp.models import db
 from mock_idp.models import sha256_hex
+from tests.mock_idp import idp_session
 
 IDP_URL = "http://127.0.0.1:8001"
 ADA = "ada@speakers.example"
@@ -162,8 +163,11 @@ def test_resetting_verifies_the_address(app, accounts):
         assert users.find_by_email(email).email_verified is True
 
 
-def test_resetting_lifts_a_sign_in_lock(app, accounts, flow):
-    app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"] = 2
+@pytest.mark.parametrize(
+    "limit", ["LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS", "LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+)
+def test_resetting_lifts_a_sign_in_lock(app, accounts, flow, limit):
+    app.config[limit] = 2
     for _ in range(2):
         flow.login(ADA, "wrong password", expect_redirect=False)
     assert flow.login(ADA, "ada-demo", expect_redirect=False).status_code == 429
@@ -173,6 +177,25 @@ def test_resetting_lifts_a_sign_in_lock(app, accounts, flow):
     with app.app_context():
         limits = throttle.Limits.from_config(app.config)
         assert throttle.retry_after(ADA, "10.9.9.9", limits, 0) is None
+
+
+def test_a_copied_idp_session_cookie_is_dead_after_password_reset(app, client, accounts, flow):
+    flow.login(ADA, "ada-demo")
+    thief = type(flow)(idp_session.copy_cookie(client))
+    laptop = type(flow)(app.test_client())  # her other browser, signed in too
+    laptop.login(ADA, "ada-demo")
+    grace = type(flow)(app.test_client())
+    grace.login("grace@speakers.example", "grace-demo")
+    for browser in (thief, laptop, grace):
+        assert "code=" in browser.authorize(prompt="none").headers["Location"]
+
+    accounts.submit("/forgot-password", {"email": ADA})
+    reset_with(accounts, accounts.link(ADA, "/reset-password/"), NEW_PASSWORD)
+
+    for browser in (flow, thief, laptop):
+        location = browser.authorize(prompt="none").headers["Location"]
+        assert browser.query(location)["error"] == "login_required"
+    assert "code=" in grace.authorize(prompt="none").headers["Location"]  # another account's
 
 
 def test_forgot_password_without_csrf_keeps_the_email(client):

@@ -21,6 +21,7 @@ from signxml.verifier import SignatureConfiguration
 
 from mock_idp.models import db
 from mock_idp.saml import sp as registry
+from tests.mock_idp import idp_session
 
 IDP_URL = "http://127.0.0.1:8001"
 PORTAL_URL = "http://127.0.0.1:8000"
@@ -62,8 +63,7 @@ def certificate(client) -> x509.Certificate:
 
 
 def signed_in(client) -> bool:
-    with client.session_transaction() as sess:
-        return "uid" in sess
+    return idp_session.signed_in_as(client) is not None
 
 
 def register_wiki(app, binding: str = "post") -> None:
@@ -292,6 +292,24 @@ def test_a_cookie_less_post_logout_ends_the_session_it_names(app, client, flow):
     assert status_codes(root) == ["Success"]
     client.get("/")  # the original browser comes back
     assert not signed_in(client)
+
+
+@pytest.mark.parametrize("copied", ["before single sign-on", "after single sign-on"])
+def test_a_copied_idp_session_cookie_is_dead_after_single_logout(app, client, flow, copied):
+    """Even a copy without the SAML session's index in it, the logout arriving without a cookie."""
+    flow.login("ada@speakers.example", "ada-demo")
+    if copied == "before single sign-on":
+        thief = idp_session.copy_cookie(client)
+        _, index = sso(client)
+    else:
+        _, index = sso(client)
+        thief = idp_session.copy_cookie(client)
+    assert signed_in(thief)
+    xml = base64.b64encode(logout_request(index)).decode()
+    app.test_client().post("/saml/slo/post", data={"SAMLRequest": xml})
+    response = thief.get("/saml/idp-init", query_string={"sp": SP_ENTITY})
+    assert (response.status_code, response.headers["Location"]) == (302, "/login")
+    assert not signed_in(thief)
 
 
 @pytest.mark.parametrize(

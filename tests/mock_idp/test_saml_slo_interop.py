@@ -23,6 +23,7 @@ from lxml import etree
 
 from mock_idp.models import db
 from mock_idp.saml import sp as registry
+from tests.mock_idp import idp_session
 
 saml2 = pytest.importorskip("saml2")
 from saml2 import BINDING_HTTP_POST  # noqa: E402
@@ -149,8 +150,7 @@ def inflate(value: str) -> etree._Element:
 
 
 def signed_in(client) -> bool:
-    with client.session_transaction() as sess:
-        return "uid" in sess
+    return idp_session.signed_in_as(client) is not None
 
 
 def test_pysaml2_takes_part_in_a_logout_the_portal_starts(client, flow, pysaml2_sp):

@@ -9,6 +9,8 @@ import time
 import jwt
 import pytest
 
+from tests.mock_idp import idp_session
+
 ISSUER = "http://127.0.0.1:8001/oauth2/default"
 KEYS = "/oauth2/default/v1/keys"
 ADA_ID = "00u1ada1demo1speaker"
@@ -55,8 +57,7 @@ def test_id_token_claims_with_profile_and_email(client, flow, jwks):
     body = flow.tokens()
     header, claims = decode(body["id_token"], jwks, "speaker-portal")
     assert header == {"alg": "RS256", "typ": "JWT", "kid": jwks.keys[0].key_id}
-    with client.session_transaction() as sess:
-        auth_time = int(sess["auth_time"])
+    auth_time = int(idp_session.auth_time(client))
     expected_at_hash = (
         base64.urlsafe_b64encode(hashlib.sha256(body["access_token"].encode()).digest()[:16])
         .rstrip(b"=")
