@@ -182,7 +182,7 @@ def sobject_info(version: str, sobject: str) -> Response:
 @bp.get("/<version:version>/sobjects/<sobject>/describe/", strict_slashes=False)
 def describe_sobject(version: str, sobject: str) -> Response:
     """Full describe: fields with types, lengths, picklist values."""
-    return json_response(describe.full_describe(sobject, version))
+    return json_response(describe.full_describe(sobject, version, g.sf_user))
 
 
 @bp.post("/<version:version>/sobjects/<sobject>/", strict_slashes=False)

@@ -126,7 +126,8 @@ class Field:
     """One field as describe() would list it.
 
     ``type`` is one of id | reference | string | textarea | picklist | boolean | datetime |
-    autonumber | email | phone | url | int. ``updateable`` None means "as createable".
+    autonumber | email | phone | url | int. ``updateable`` None means "as createable";
+    ``external_updateable`` False makes it read-only to external users once the record exists.
     ``default`` is a non-picklist default (IsEscalated false); ``external_id``, ``unique`` and
     ``custom`` as describe reports them.
     """
@@ -148,10 +149,15 @@ class Field:
     external_id: bool = False
     unique: bool = False
     custom: bool = False
+    external_updateable: bool = True
 
     @property
     def is_updateable(self) -> bool:
         return self.createable if self.updateable is None else self.updateable
+
+    def updateable_by(self, user: User) -> bool:
+        """Whether this user may change the field on an existing record."""
+        return self.is_updateable and (self.external_updateable or not user.is_external)
 
     @property
     def is_text(self) -> bool:
@@ -346,8 +352,27 @@ CASE = SObject(
         Field("Id", "Case ID", "id", Case.id, 18, nillable=False),
         Field("IsDeleted", "Deleted", "boolean", Case.is_deleted, nillable=False),
         Field("CaseNumber", "Case Number", "autonumber", Case.case_number, 30, nillable=False),
-        _ref("ContactId", "Contact ID", Case.contact_id, "Contact", "Contact", createable=True),
-        _ref("AccountId", "Account ID", Case.account_id, "Account", "Account", createable=True),
+        # A speaker names her contact (and may name her account) when she opens a case, and
+        # never moves it after: a case moved to no contact or another would leave her view, or
+        # land in a colleague's (choice, org-specific: issue 10).
+        _ref(
+            "ContactId",
+            "Contact ID",
+            Case.contact_id,
+            "Contact",
+            "Contact",
+            createable=True,
+            external_updateable=False,
+        ),
+        _ref(
+            "AccountId",
+            "Account ID",
+            Case.account_id,
+            "Account",
+            "Account",
+            createable=True,
+            external_updateable=False,
+        ),
         _ref("ParentId", "Parent Case ID", Case.parent_id, "Case", "Parent", createable=True),
         Field("SuppliedName", "Name", "string", Case.supplied_name, 80, True, updateable=False),
         Field(
@@ -616,8 +641,8 @@ def object_summary(sobject: SObject, version: str) -> dict[str, Any]:
     }
 
 
-def describe_field(field: Field) -> dict[str, Any]:
-    """One ``fields[]`` entry (keys in Salesforce's alphabetical order)."""
+def describe_field(field: Field, user: User) -> dict[str, Any]:
+    """One ``fields[]`` entry as this user may use it (keys in Salesforce's alphabetical order)."""
     entries = picklist(field.name) if field.picklist else ()
     default = next((e.value for e in entries if e.default), field.default)
     return {
@@ -657,15 +682,16 @@ def describe_field(field: Field) -> dict[str, Any]:
         "sortable": field.filterable,
         "type": DESCRIBE_TYPES.get(field.type, field.type),
         "unique": field.unique,
-        "updateable": field.is_updateable,
+        "updateable": field.updateable_by(user),
     }
 
 
-def describe(sobject: SObject, version: str) -> dict[str, Any]:
-    """``GET sobjects/{name}/describe``."""
+def describe(sobject: SObject, version: str, user: User) -> dict[str, Any]:
+    """``GET sobjects/{name}/describe``: like Salesforce's, it reflects the caller's
+    field-level security."""
     document = object_summary(sobject, version)
     document["childRelationships"] = [child.describe() for child in sobject.child_relationships]
-    document["fields"] = [describe_field(field) for field in sobject.fields]
+    document["fields"] = [describe_field(field, user) for field in sobject.fields]
     return dict(sorted(document.items()))
 
 
@@ -691,6 +717,6 @@ def basic_info(name: str, version: str) -> dict[str, Any]:
     return {"objectDescribe": object_summary(described(name), version), "recentItems": []}
 
 
-def full_describe(name: str, version: str) -> dict[str, Any]:
-    """``GET sobjects/{name}/describe``."""
-    return describe(described(name), version)
+def full_describe(name: str, version: str, user: User) -> dict[str, Any]:
+    """``GET sobjects/{name}/describe`` for this user."""
+    return describe(described(name), version, user)

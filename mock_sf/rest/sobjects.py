@@ -69,9 +69,13 @@ def json_object(body: Any, sobject: SObject) -> dict[str, Any]:
     return body
 
 
-def field_values(sobject: SObject, body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    """API name -> value after Salesforce's field checks for an insert or an update."""
+def field_values(
+    sobject: SObject, body: dict[str, Any], user: User, *, creating: bool
+) -> dict[str, Any]:
+    """API name -> value after Salesforce's field checks for this user's insert or update: the
+    one place every write (sobjects, upsert, Collections, Composite) meets the field rules."""
     values: dict[str, Any] = {}
+    read_only: list[str] = []
     for name, value in body.items():
         if name == "attributes":  # clients echo the record's attributes; Salesforce ignores them
             continue
@@ -80,14 +84,16 @@ def field_values(sobject: SObject, body: dict[str, Any], *, creating: bool) -> d
             raise InvalidField("The Id field should not be specified in the sobject data.")
         if field is None:
             raise InvalidField(f"No such column '{name}' on sobject of type {sobject.name}")
-        if not (field.createable if creating else field.is_updateable):
-            raise InvalidFieldForInsertUpdate(
-                f"Unable to create/update fields: {field.name}. Please check the security"
-                " settings of this field and verify that it is read/write for your profile or"
-                " permission set.",
-                [field.name],
-            )
+        if not (field.createable if creating else field.updateable_by(user)):
+            read_only.append(field.name)  # refused whatever the value, null included
         values[field.name] = json_value(field, value)
+    if read_only:
+        raise InvalidFieldForInsertUpdate(
+            f"Unable to create/update fields: {', '.join(read_only)}. Please check the security"
+            " settings of this field and verify that it is read/write for your profile or"
+            " permission set.",
+            read_only,
+        )
     required = REQUIRED_FIELDS.get(sobject.name, ()) if creating else ()
     for name in required:
         if values.get(name) is None:
@@ -238,7 +244,7 @@ def add_comment(case: Case, body: str | None, user: User, now: Any) -> None:
 
 def create_case(body: dict[str, Any], user: User) -> str:
     """Insert a Case as this user (flushed, not committed); return its 18-char id."""
-    values = field_values(CASE, body, creating=True)
+    values = field_values(CASE, body, user, creating=True)
     contact = visible_contact(values.pop("ContactId", None), user)
     raw_account = values.pop("AccountId", None)
     account_id = visible_account(raw_account, user).id if raw_account else None
@@ -303,9 +309,10 @@ def update_case(raw_id: str, body: dict[str, Any], user: User) -> str:
     Every check runs before the case changes, so a refused update leaves the session clean.
     """
     case = visible_case(raw_id, user)
-    values = field_values(CASE, body, creating=False)
-    if "Status" in values and not values["Status"]:
-        raise RequiredFieldMissing("Required fields are missing: [Status]", ["Status"])
+    values = field_values(CASE, body, user, creating=False)
+    for required in ("Status", "OwnerId"):  # null would be ignored: refused instead (issue 10)
+        if required in values and not values[required]:
+            raise RequiredFieldMissing(f"Required fields are missing: [{required}]", [required])
     changes = {CASE_COLUMNS[name]: value for name, value in values.items() if name in CASE_COLUMNS}
     if "ContactId" in values:
         contact = visible_contact(values["ContactId"], user)
@@ -314,7 +321,7 @@ def update_case(raw_id: str, body: dict[str, Any], user: User) -> str:
     if "AccountId" in values:
         raw_account = values["AccountId"]
         changes["account_id"] = visible_account(raw_account, user).id if raw_account else None
-    if values.get("OwnerId"):
+    if "OwnerId" in values:
         changes["owner_id"] = case_owner(values["OwnerId"], user).id
     if "ParentId" in values:
         parent = parent_case(values["ParentId"], user) if values["ParentId"] else None
@@ -370,7 +377,7 @@ def visible_case(raw_id: str, user: User, *, deleted_ok: bool = False) -> Case:
 
 def create_case_comment(body: dict[str, Any], user: User) -> str:
     """Insert a CaseComment on a case the user may see; return its id."""
-    values = field_values(CASE_COMMENT, body, creating=True)
+    values = field_values(CASE_COMMENT, body, user, creating=True)
     raw_parent = values["ParentId"]
     try:
         parent = visible_case(raw_parent, user)

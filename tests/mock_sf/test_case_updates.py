@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,6 +27,17 @@ def call(api: Any, method: str, path: str, token: str, **kwargs: Any) -> Any:
     return api.client.open(
         path, method=method, headers={"Authorization": f"Bearer {token}"}, **kwargs
     )
+
+
+def read_only_error(*fields: str) -> dict[str, Any]:
+    """Salesforce's INVALID_FIELD_FOR_INSERT_UPDATE for fields the user may not write."""
+    return {
+        "message": f"Unable to create/update fields: {', '.join(fields)}. Please check the"
+        " security settings of this field and verify that it is read/write for your profile or"
+        " permission set.",
+        "errorCode": "INVALID_FIELD_FOR_INSERT_UPDATE",
+        "fields": list(fields),
+    }
 
 
 @pytest.fixture
@@ -105,6 +117,15 @@ def test_patch_updates_and_closes(app: Flask, api: Any, ada_case: tuple[str, str
             },
         ),
         (
+            {"OwnerId": None},
+            400,
+            {
+                "message": "Required fields are missing: [OwnerId]",
+                "errorCode": "REQUIRED_FIELD_MISSING",
+                "fields": ["OwnerId"],
+            },
+        ),
+        (
             {"Subject": True},
             400,
             {
@@ -114,7 +135,15 @@ def test_patch_updates_and_closes(app: Flask, api: Any, ada_case: tuple[str, str
             },
         ),
     ],
-    ids=["create-only", "read-only", "Id", "long picklist value", "null status", "bool"],
+    ids=[
+        "create-only",
+        "read-only",
+        "Id",
+        "long picklist value",
+        "null status",
+        "null owner",
+        "bool",
+    ],
 )
 def test_patch_errors(
     api: Any, ada_case: tuple[str, str], body: dict[str, Any], status: int, error: Any
@@ -344,3 +373,183 @@ def test_an_internal_user_sees_updates_and_deletes_any_case(
     with app.app_context():
         case = db.session.get(Case, case_id)
         assert (case.priority, case.is_deleted) == ("Low", True)
+
+
+# Issue 10: a speaker's PATCH naming ContactId or AccountId answered 204 and changed nothing
+# (null meant "her own contact" again). Both are hers to set when she opens a case, and
+# read-only to her afterwards: refused, by every write path, with nothing stored changed.
+SPEAKER_KEY = "fls-key"
+
+
+def stored(app: Flask, case_id: str) -> tuple[Any, ...]:
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        return (
+            case.contact_id,
+            case.account_id,
+            case.owner_id,
+            case.subject,
+            case.last_modified_date,
+        )
+
+
+def via_sobjects(api: Any, token: str, case_id: str, body: dict[str, Any]) -> Any:
+    return call(api, "PATCH", f"{CASES}{case_id}", token, json=body)
+
+
+def via_upsert_by_id(api: Any, token: str, case_id: str, body: dict[str, Any]) -> Any:
+    return call(api, "PATCH", f"{CASES}Id/{case_id}", token, json=body)
+
+
+def via_upsert_by_key(api: Any, token: str, case_id: str, body: dict[str, Any]) -> Any:
+    return call(api, "PATCH", f"{CASES}Portal_Request_Id__c/{SPEAKER_KEY}", token, json=body)
+
+
+def via_collection_update(api: Any, token: str, case_id: str, body: dict[str, Any]) -> Any:
+    record = {"attributes": {"type": "Case"}, "Id": case_id, **body}
+    return call(api, "PATCH", f"{V}/composite/sobjects", token, json={"records": [record]})
+
+
+def via_collection_upsert(api: Any, token: str, case_id: str, body: dict[str, Any]) -> Any:
+    record = {"attributes": {"type": "Case"}, "Portal_Request_Id__c": SPEAKER_KEY, **body}
+    path = f"{V}/composite/sobjects/Case/Portal_Request_Id__c"
+    return call(api, "PATCH", path, token, json={"records": [record]})
+
+
+def via_composite(api: Any, token: str, case_id: str, body: dict[str, Any]) -> Any:
+    sub = {"method": "PATCH", "url": f"{CASES}{case_id}", "referenceId": "move", "body": body}
+    return api.post(f"{V}/composite", token, json={"compositeRequest": [sub]})
+
+
+def in_collection(error: dict[str, Any]) -> tuple[int, Any]:
+    item = {
+        "statusCode": error["errorCode"],
+        "message": error["message"],
+        "fields": error["fields"],
+    }
+    return 200, [{"success": False, "errors": [item]}]
+
+
+WritePath = Callable[[Any, str, str, dict[str, Any]], Any]
+WRITE_PATHS: list[Any] = [
+    pytest.param(via_sobjects, lambda error: (400, [error]), id="sobjects PATCH"),
+    pytest.param(via_upsert_by_id, lambda error: (400, [error]), id="upsert by Id"),
+    pytest.param(via_upsert_by_key, lambda error: (400, [error]), id="upsert by external id"),
+    pytest.param(via_collection_update, in_collection, id="collections update"),
+    pytest.param(via_collection_upsert, in_collection, id="collections upsert"),
+    pytest.param(
+        via_composite,
+        lambda error: (
+            200,
+            {
+                "compositeResponse": [
+                    {
+                        "body": [error],
+                        "httpHeaders": {},
+                        "httpStatusCode": 400,
+                        "referenceId": "move",
+                    }
+                ]
+            },
+        ),
+        id="composite",
+    ),
+]
+READ_ONLY_BODIES: list[Any] = [
+    pytest.param({"ContactId": None}, ("ContactId",), id="ContactId null"),
+    pytest.param({"ContactId": "{own_contact}"}, ("ContactId",), id="her own ContactId"),
+    pytest.param({"ContactId": "{other_contact}"}, ("ContactId",), id="another ContactId"),
+    pytest.param({"AccountId": None}, ("AccountId",), id="AccountId null"),
+    pytest.param({"AccountId": "{own_account}"}, ("AccountId",), id="her own AccountId"),
+    pytest.param(
+        {"Subject": "moved", "ContactId": None, "AccountId": None},
+        ("ContactId", "AccountId"),
+        id="both beside an updateable field",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "fields"), READ_ONLY_BODIES)
+@pytest.mark.parametrize(("write", "wire"), WRITE_PATHS)
+def test_a_speaker_changing_a_cases_contact_or_account_is_refused_and_nothing_changes(
+    app: Flask,
+    api: Any,
+    idp: Any,
+    write: WritePath,
+    wire: Callable[[dict[str, Any]], tuple[int, Any]],
+    body: dict[str, Any],
+    fields: tuple[str, ...],
+) -> None:
+    token = api.token_for(idp.ADA_SUB)
+    api.token_for(idp.GRACE_SUB)  # another speaker, with a contact of her own
+    with app.app_context():
+        ada = db.session.scalar(select(User).where(User.username == "ada@speakers.example"))
+        grace = db.session.scalar(select(User).where(User.username == "grace@speakers.example"))
+        values = {
+            "own_contact": ada.contact_id,
+            "own_account": ada.account_id,
+            "other_contact": grace.contact_id,
+        }
+    created = api.post(CASES, token, json={"Subject": "Mic", "Portal_Request_Id__c": SPEAKER_KEY})
+    case_id = created.get_json()["id"]
+    before = stored(app, case_id)
+    sent = {name: value.format(**values) if value else value for name, value in body.items()}
+
+    response = write(api, token, case_id, sent)
+
+    assert (response.status_code, response.get_json()) == wire(read_only_error(*fields))
+    assert stored(app, case_id) == before
+
+
+def test_a_speaker_still_names_her_contact_and_account_when_she_opens_a_case(
+    app: Flask, api: Any, idp: Any
+) -> None:
+    """The portal sends ContactId on create (contract §8): the rule is about changing it."""
+    token = api.token_for(idp.ADA_SUB)
+    with app.app_context():
+        ada = db.session.scalar(select(User).where(User.username == "ada@speakers.example"))
+    body = {"Subject": "x", "ContactId": ada.contact_id, "AccountId": ada.account_id}
+    created = api.post(CASES, token, json=body)
+    assert created.status_code == 201, created.get_json()
+    with app.app_context():
+        case = db.session.get(Case, created.get_json()["id"])
+        assert (case.contact_id, case.account_id) == (ada.contact_id, ada.account_id)
+
+
+def test_an_internal_user_still_moves_a_case_to_another_contact_or_to_none(
+    app: Flask, api: Any, idp: Any, ada_case: tuple[str, str]
+) -> None:
+    _, case_id = ada_case
+    api.token_for(idp.GRACE_SUB)
+    token = admin_token(app)
+    with app.app_context():
+        grace = db.session.scalar(select(User).where(User.username == "grace@speakers.example"))
+    moved = call(api, "PATCH", f"{CASES}{case_id}", token, json={"ContactId": grace.contact_id})
+    assert moved.status_code == 204, moved.get_json()
+    assert stored(app, case_id)[:2] == (grace.contact_id, grace.account_id)
+    cleared = call(api, "PATCH", f"{CASES}{case_id}", token, json={"ContactId": None})
+    assert cleared.status_code == 204, cleared.get_json()
+    assert stored(app, case_id)[:2] == (None, None)
+
+
+def test_describe_shows_contact_and_account_read_only_to_a_speaker_only(
+    app: Flask, api: Any, idp: Any
+) -> None:
+    def writable(token: str) -> dict[str, tuple[bool, bool]]:
+        fields = api.get(f"{CASES}describe", token).get_json()["fields"]
+        return {
+            f["name"]: (f["createable"], f["updateable"])
+            for f in fields
+            if f["name"] in ("ContactId", "AccountId", "Subject")
+        }
+
+    assert writable(api.token_for(idp.ADA_SUB)) == {
+        "ContactId": (True, False),
+        "AccountId": (True, False),
+        "Subject": (True, True),
+    }
+    assert writable(admin_token(app)) == {
+        "ContactId": (True, True),
+        "AccountId": (True, True),
+        "Subject": (True, True),
+    }
