@@ -66,6 +66,8 @@ def authorization_code_grant(
         raise InvalidGrantError("The authorization code has expired.")
     if redirect_uri != code.redirect_uri:
         raise InvalidGrantError("redirect_uri does not match the authorization request.")
+    # A failed verifier leaves the code unspent (RFC 7636 §4.6 asks only for the refusal):
+    # burning it would let whoever saw the code (a log, a Referer) deny the client its login.
     pkce.check_verifier(params.get("code_verifier"), code.code_challenge)
     user = users.get(code.user_id)
     if user is None:

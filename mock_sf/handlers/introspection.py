@@ -186,7 +186,9 @@ class IntrospectionTokenExchangeHandler(VerifyingTokenExchangeHandler):
         )
         jti = claims.get("jti")
         if token_type is TokenExchangeType.ACCESS_TOKEN and jti is not None:
-            # Single use like a JWT access token's jti; refresh tokens are long-lived by design.
+            # Single use like a JWT access token's jti. A refresh token may be exchanged again:
+            # it is long-lived, and the IdP decides at each exchange whether it still holds
+            # (mock_idp rotates them, so one used at the IdP introspects inactive).
             expires = datetime.fromtimestamp(claims["exp"], UTC).replace(tzinfo=None)
             if not remember_jti(settings.issuer, str(jti), expires):
                 raise TokenRejected(f"jti replayed: {jti!r}", "replay")

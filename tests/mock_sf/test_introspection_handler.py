@@ -311,3 +311,110 @@ def test_the_callout_posts_the_form_with_http_basic(monkeypatch: pytest.MonkeyPa
         "timeout": 3,
         "allow_redirects": False,
     }
+
+
+# Issue 10, decided: a refresh token may be exchanged any number of times. It is a long-lived
+# credential whose validity the IdP decides at each exchange (introspection); mock_idp rotates
+# refresh tokens with reuse detection, so once the portal has used it at the IdP, the exchange
+# refuses the old one too. Proved against the real mock_idp: only the HTTP hop is its test client.
+@pytest.fixture
+def real_idp(app: Flask, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """mock_idp on a tmp instance (demo seed), answering mock_sf's introspection callouts."""
+    from mock_idp import create_app as create_idp
+
+    monkeypatch.setenv("IDP_INSTANCE_PATH", str(tmp_path / "idp"))
+    for name in ("IDP_DATABASE_URL", "IDP_SECRET_KEY", "IDP_URL", "PORTAL_URL", "SF_URL"):
+        monkeypatch.delenv(name, raising=False)
+    idp_app = create_idp(
+        {
+            "TESTING": True,
+            "PASSWORD_HASH_PROFILE": "cheap",
+            "IDP_URL": ISSUER.removesuffix("/oauth2/default"),
+        }
+    )
+    result = idp_app.test_cli_runner().invoke(args=["init-db", "--demo"])
+    assert result.exit_code == 0, result.output
+    idp_client = idp_app.test_client()
+
+    def introspect(
+        endpoint: str, token: str, hint: str, client_id: str, client_secret: str
+    ) -> dict[str, Any]:
+        assert endpoint == f"{ISSUER}/v1/introspect"
+        response = idp_client.post(
+            endpoint.removeprefix(ISSUER.removesuffix("/oauth2/default")),
+            data={"token": token, "token_type_hint": hint},
+            headers=basic(client_id, client_secret),
+        )
+        if response.status_code != 200:  # as requests' raise_for_status
+            raise ValueError(f"introspection answered {response.status_code}")
+        return response.get_json()
+
+    app.extensions["mock_sf.introspect"] = introspect
+    return idp_app
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+def idp_refresh_token(idp_app: Flask) -> str:
+    """A refresh token the IdP issued to the portal for Ada (offline_access), as at login."""
+    from mock_idp.models import db as idp_db
+    from mock_idp.oidc import grants
+    from mock_idp.oidc.token import refresh_lifetimes
+
+    with idp_app.app_context():
+        now = int(time.time())
+        lifetimes = refresh_lifetimes(idp_app.config)
+        family = grants.start_family(
+            client_id="speaker-portal",
+            user_id=ADA_SUB,
+            scope="openid profile email offline_access",
+            auth_time=now,
+            now=now,
+            lifetimes=lifetimes,
+        )
+        token = grants.issue_refresh_token(family, now=now, lifetimes=lifetimes)
+        idp_db.session.commit()
+        return token
+
+
+def refresh_at_idp(idp_app: Flask, token: str) -> Any:
+    """The portal renewing its IdP tokens: the refresh token rotates."""
+    return idp_app.test_client().post(
+        "/oauth2/default/v1/token",
+        data={"grant_type": "refresh_token", "refresh_token": token},
+        headers=basic("speaker-portal", "portal-demo-secret"),
+    )
+
+
+def test_a_refresh_token_may_be_exchanged_again_until_the_idp_rotates_it(
+    app: Flask, api: Any, real_idp: Flask
+) -> None:
+    old = idp_refresh_token(real_idp)
+    first = api.exchange(old, subject_token_type=REFRESH)
+    assert first.status_code == 200, first.get_json()
+    second = api.exchange(old, subject_token_type=REFRESH)  # exchanged twice: still good
+    assert second.status_code == 200, second.get_json()
+    assert user_id(second) == user_id(first)
+
+    rotated = refresh_at_idp(real_idp, old)
+    assert rotated.status_code == 200, rotated.get_json()
+
+    refused = api.exchange(old, subject_token_type=REFRESH)
+    assert (refused.status_code, refused.get_json()) == (400, VALIDATION_FAILED)
+    assert last_attempt(app).reason == "introspection says the token is not active"
+    successor = api.exchange(rotated.get_json()["refresh_token"], subject_token_type=REFRESH)
+    assert user_id(successor) == user_id(first)
+
+
+def test_a_refresh_token_reused_at_the_idp_ends_the_exchange_of_its_successor(
+    app: Flask, api: Any, real_idp: Flask
+) -> None:
+    old = idp_refresh_token(real_idp)
+    successor = refresh_at_idp(real_idp, old).get_json()["refresh_token"]
+    assert refresh_at_idp(real_idp, old).status_code == 400  # reuse: the IdP revokes the grant
+    refused = api.exchange(successor, subject_token_type=REFRESH)
+    assert (refused.status_code, refused.get_json()) == (400, VALIDATION_FAILED)
+    assert last_attempt(app).reason == "introspection says the token is not active"
