@@ -1,6 +1,6 @@
 """Client authentication at the token endpoint: ``client_id``/``client_secret`` in the form body or
-HTTP Basic (RFC 6749 §2.3.1); the secret is checked in constant time, and required only when the
-app has "Require Secret for Token Exchange Flow".
+HTTP Basic (RFC 6749 §2.3.1), never both (§2.3); the secret is checked in constant time, and
+required only when the app has "Require Secret for Token Exchange Flow".
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from urllib.parse import unquote_plus
 
 from mock_sf.oauth.errors import InvalidClient
 from mock_sf.oauth.errors import InvalidClientId
+from mock_sf.oauth.errors import InvalidRequest
 from mock_sf.org_config import AppSettings
 from mock_sf.org_config import OrgConfig
 
@@ -29,21 +30,37 @@ class ClientCredentials:
 
 
 def read_credentials(form: Mapping[str, str], authorization: str | None) -> ClientCredentials:
-    """Basic credentials win over the body; a malformed Basic header is a client error."""
+    """HTTP Basic or the body, never both: "The client MUST NOT use more than one authentication
+    method in each request" (RFC 6749 §2.3); a malformed Basic header is a client error."""
     if authorization and authorization[:6].lower() == "basic ":
-        try:
-            decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError) as exc:
-            raise InvalidClient(reason="malformed Basic authorization header") from exc
-        client_id, sep, secret = decoded.partition(":")
-        if not sep:
-            raise InvalidClient(reason="Basic credentials without ':'")
-        return ClientCredentials(
-            unquote_plus(client_id), unquote_plus(secret), "client_secret_basic"
-        )
+        if "client_secret" in form:
+            raise InvalidRequest(
+                "more than one client authentication method",
+                reason="HTTP Basic and a client_secret in the body (RFC 6749 §2.3)",
+            )
+        credentials = _basic(authorization[6:])
+        body_id = form.get("client_id")
+        # A client_id beside Basic is allowed (§3.2.1 lets a client send it), if it is the same.
+        if body_id is not None and body_id != credentials.client_id:
+            raise InvalidClient(
+                reason=f"client_id {body_id!r} in the body, {credentials.client_id!r} in Basic"
+            )
+        return credentials
     secret = form.get("client_secret")
     method = "client_secret_post" if secret is not None else "none"
     return ClientCredentials(form.get("client_id"), secret, method)
+
+
+def _basic(encoded: str) -> ClientCredentials:
+    """The credentials of a Basic header, each form-urlencoded (RFC 6749 §2.3.1)."""
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidClient(reason="malformed Basic authorization header") from exc
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise InvalidClient(reason="Basic credentials without ':'")
+    return ClientCredentials(unquote_plus(client_id), unquote_plus(secret), "client_secret_basic")
 
 
 def _token_exchange_secret(app: AppSettings) -> bool:

@@ -22,6 +22,7 @@ from mock_sf.oauth.client_auth import authenticate_client
 from mock_sf.oauth.client_auth import read_credentials
 from mock_sf.oauth.errors import NO_STORE
 from mock_sf.oauth.errors import missing_parameter
+from mock_sf.oauth.params import single_valued
 from mock_sf.oauth.refresh_tokens import find_refresh_token
 from mock_sf.oauth.sites import current_site
 from mock_sf.oauth.token_response import identity_url
@@ -39,7 +40,9 @@ def introspect_endpoint() -> tuple[Response, int, dict[str, str]]:
     """RFC 7662 introspection for the authenticated app's tokens."""
     current_site()
     body = introspect(
-        request.form, request.headers.get("Authorization"), current_app.config["SF_URL"]
+        single_valued(request.form),
+        request.headers.get("Authorization"),
+        current_app.config["SF_URL"],
     )
     return jsonify(body), 200, NO_STORE
 

@@ -17,6 +17,7 @@ from mock_sf.handlers import handler_context
 from mock_sf.oauth.errors import NO_STORE
 from mock_sf.oauth.errors import UnsupportedGrantType
 from mock_sf.oauth.errors import missing_parameter
+from mock_sf.oauth.params import single_valued
 from mock_sf.oauth.refresh import RefreshTokenGrant
 from mock_sf.oauth.sites import current_site
 from mock_sf.oauth.token_exchange import TokenExchangeGrant
@@ -54,7 +55,7 @@ def token_endpoint() -> tuple[Response, int, dict[str, str]]:
         # Salesforce reads only a form body: in JSON, grant_type is not found at all.
         raise UnsupportedGrantType(reason=f"the body is {request.mimetype}, not a form")
     token_request = TokenRequest(
-        request.form,
+        single_valued(request.form),
         request.headers.get("Authorization"),
         site=current_site(),
         remote_addr=request.remote_addr or "",

@@ -74,6 +74,10 @@ __all__ = ["TokenExchangeGrant", "TokenRequest", "granted_scope", "signature"]
 MAX_SUBJECT_TOKEN_LENGTH = 10_000  # [TX-SETUP]
 HANDLER_NOT_FOUND = "token handler not found"
 VALIDATION_FAILED = "token handler validation failed"
+# RFC 8693 §2.1 delegation: Salesforce documents none (contract §2.1, UNCONFIRMED), so the actor is
+# accepted and ignored; the token issued represents the subject alone, never "subject via actor".
+ACTOR_PARAMETERS = ("actor_token", "actor_token_type")
+ACTOR_IGNORED = "actor_token ignored: Salesforce's token exchange has no delegation"
 
 _SUPPORT_FLAGS = {
     TokenExchangeType.ACCESS_TOKEN: "supports_access_token",
@@ -115,10 +119,14 @@ class Attempt:
     user_id: str | None = None
     error: str | None = None
     reason: str | None = None
+    notes: tuple[str, ...] = ()  # what the developer should know beside the outcome
 
     def log(self) -> None:
-        """Insert the row (the caller commits)."""
-        db.session.connection().execute(_attempt_insert(), asdict(self) | {"created_at": utcnow()})
+        """Insert the row (the caller commits); the notes follow the reason."""
+        row = asdict(self)
+        del row["notes"]
+        row["reason"] = "; ".join(filter(None, (self.reason, *self.notes))) or None
+        db.session.connection().execute(_attempt_insert(), row | {"created_at": utcnow()})
 
 
 @cache
@@ -149,7 +157,10 @@ class TokenExchangeGrant:
 
     def respond(self, request: TokenRequest) -> dict[str, Any]:
         """Run the exchange and log it: on failure roll back, keep the audit row, and re-raise."""
-        attempt = Attempt(client_id=(request.form.get("client_id") or "")[:255] or None)
+        attempt = Attempt(
+            client_id=(request.form.get("client_id") or "")[:255] or None,
+            notes=ignored_parameters(request.form),
+        )
         try:
             body = self._exchange(request, attempt)
         except OAuthError as exc:
@@ -386,6 +397,11 @@ class TokenExchangeGrant:
             except Exception:
                 db.session.rollback()
                 self.context.logger.exception("@future call %r failed", call)
+
+
+def ignored_parameters(form: Mapping[str, str]) -> tuple[str, ...]:
+    """Notes for the exchange log on RFC 8693 parameters the exchange accepts and ignores."""
+    return (ACTOR_IGNORED,) if any(name in form for name in ACTOR_PARAMETERS) else ()
 
 
 @cache

@@ -555,6 +555,71 @@ def test_unknown_parameters_are_ignored(api: Any, idp: Any) -> None:
     assert response.status_code == 200
 
 
+def last_attempt(app: Flask) -> ExchangeAttempt:
+    with app.app_context():
+        return db.session.scalars(
+            select(ExchangeAttempt).order_by(ExchangeAttempt.id.desc())
+        ).first()
+
+
+ACTOR_IGNORED = "actor_token ignored: Salesforce's token exchange has no delegation"
+ACTOR_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [
+        pytest.param({"actor_token": "<grace>", "actor_token_type": ACTOR_TYPE}, id="both"),
+        pytest.param({"actor_token": "<grace>"}, id="actor_token alone"),
+        pytest.param({"actor_token_type": ACTOR_TYPE}, id="actor_token_type alone"),
+    ],
+)
+def test_an_actor_token_is_ignored_and_the_exchange_log_says_so(
+    app: Flask, api: Any, idp: Any, actor: dict[str, str]
+) -> None:
+    """Issue 10: Salesforce documents no delegation (RFC 8693 §2.1 ``act``), so the token issued
+    is the subject's alone, and the developer learns in Setup that the actor was not used."""
+    grace = idp.access_token(idp.GRACE_SUB)
+    sent = {name: grace if value == "<grace>" else value for name, value in actor.items()}
+    response = api.exchange(idp.access_token(), **sent)
+    assert response.status_code == 200, response.get_json()
+    assert "act" not in response.get_json()
+    attempt = last_attempt(app)
+    assert response.get_json()["id"].endswith(attempt.user_id)  # Ada, the subject
+    assert (attempt.outcome, attempt.reason) == ("success", ACTOR_IGNORED)
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(User).where(User.email == "grace@speakers.example")
+            )
+            == 0
+        )  # nothing is done on the actor's behalf, not even a just-in-time user
+
+
+def test_an_ignored_actor_token_is_noted_after_the_reason_of_a_refusal(
+    app: Flask, api: Any, idp: Any
+) -> None:
+    response = api.exchange(idp.access_token(aud="x"), actor_token="a", actor_token_type=ACTOR_TYPE)
+    assert response.get_json() == VALIDATION_FAILED_BODY
+    assert last_attempt(app).reason == (
+        f"aud mismatch: expected api://default, got 'x'; {ACTOR_IGNORED}"
+    )
+
+
+def test_without_an_actor_token_the_log_has_no_note(app: Flask, api: Any, idp: Any) -> None:
+    api.session_for(idp.ADA_SUB)
+    assert last_attempt(app).reason is None
+
+
+def test_the_setup_log_shows_the_user_and_the_note(
+    app: Flask, api: Any, idp: Any, setup_admin: Any
+) -> None:
+    api.exchange(idp.access_token(), actor_token="a", actor_token_type=ACTOR_TYPE)
+    page = setup_admin.client.get("/setup/log").get_data(as_text=True)
+    user_id = last_attempt(app).user_id
+    assert f"user {user_id}; actor_token ignored: Salesforce&#39;s token exchange" in page
+
+
 def test_get_on_the_token_endpoint_is_an_oauth_error(client: Any) -> None:
     response = client.get("/services/oauth2/token")
     assert response.status_code == 405
