@@ -74,7 +74,7 @@ __all__ = ["TokenExchangeGrant", "TokenRequest", "granted_scope", "signature"]
 MAX_SUBJECT_TOKEN_LENGTH = 10_000  # [TX-SETUP]
 HANDLER_NOT_FOUND = "token handler not found"
 VALIDATION_FAILED = "token handler validation failed"
-# RFC 8693 §2.1 delegation: Salesforce documents none (contract §2.1, UNCONFIRMED), so the actor is
+# RFC 8693 §2.1 delegation: Salesforce documents none (contract §1.2, UNCONFIRMED), so the actor is
 # accepted and ignored; the token issued represents the subject alone, never "subject via actor".
 ACTOR_PARAMETERS = ("actor_token", "actor_token_type")
 ACTOR_IGNORED = "actor_token ignored: Salesforce's token exchange has no delegation"
