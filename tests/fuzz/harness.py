@@ -3,6 +3,7 @@ and database snapshots (every row of every table) that prove a refused request s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -43,9 +44,18 @@ class Tables:
         """{table: its rows} by plain SELECTs on a connection of their own (no ORM cache)."""
         with self.engine.connect() as connection:
             return {
-                table.name: frozenset(tuple(row) for row in connection.execute(select(table)))
+                table.name: frozenset(
+                    tuple(map(hashable, row)) for row in connection.execute(select(table))
+                )
                 for table in self.tables
             }
+
+
+def hashable(value: Any) -> Any:
+    """A JSON column's list or dict as its canonical text, so rows can go in a set."""
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
 
 
 def differences(before: Snapshot, after: Snapshot) -> dict[str, dict[str, list[Any]]]:
