@@ -73,6 +73,19 @@ DEFAULTS: dict[str, Any] = {
     "SUBJECT_TOKEN_FAILURE_LIMIT": 10,
     "SUBJECT_TOKEN_FAILURE_APP_LIMIT": 1000,
     "SUBJECT_TOKEN_FAILURE_WINDOW_SECONDS": 60,
+    # Wrong client secrets (oauth/throttle.py, failed_credentials.py) at the token and
+    # introspection endpoints: per app at one client address, and per app at all addresses.
+    "CLIENT_SECRET_FAILURE_LIMIT": 20,
+    "CLIENT_SECRET_FAILURE_APP_LIMIT": 1000,
+    "CLIENT_SECRET_FAILURE_WINDOW_SECONDS": 900,
+    # The Setup console (setup/admin.py): an admin session's lifetime (Salesforce's default
+    # session timeout), and wrong passwords per username at one client address, per username at
+    # all addresses, and per address across usernames.
+    "SETUP_SESSION_LIFETIME": 2 * 60 * 60,
+    "SETUP_LOGIN_FAILURE_LIMIT": 5,
+    "SETUP_LOGIN_FAILURE_USER_LIMIT": 100,
+    "SETUP_LOGIN_FAILURE_ADDRESS_LIMIT": 20,
+    "SETUP_LOGIN_FAILURE_WINDOW_SECONDS": 900,
     "ARGON2_PROFILE": "RFC_9106_LOW_MEMORY",  # tests use "CHEAPEST"
     # Proxies in front of mock_sf whose X-Forwarded-For is trusted (werkzeug ProxyFix x_for):
     # 0 = none, the client address is the socket's; 1 = one proxy (SF_TRUSTED_PROXIES=1).

@@ -20,6 +20,10 @@ from mock_sf.org_config import AppSettings
 from mock_sf.org_config import OrgConfig
 
 
+class WrongClientSecret(InvalidClient):
+    """``invalid_client`` for a secret that does not match: the one failure the throttle counts."""
+
+
 @dataclass(frozen=True)
 class ClientCredentials:
     """What the client presented, and how."""
@@ -83,5 +87,5 @@ def authenticate_client(
         if secret_required(app):
             raise InvalidClient(reason=f"{app.developer_name} requires a client secret")
     elif not hmac.compare_digest(credentials.client_secret.encode(), app.consumer_secret.encode()):
-        raise InvalidClient(reason=f"wrong client secret for {app.developer_name}")
+        raise WrongClientSecret(reason=f"wrong client secret for {app.developer_name}")
     return app

@@ -18,7 +18,7 @@ from flask import request
 
 from mock_sf import org_config
 from mock_sf.models import User
-from mock_sf.oauth.client_auth import authenticate_client
+from mock_sf.oauth import throttle
 from mock_sf.oauth.client_auth import read_credentials
 from mock_sf.oauth.errors import NO_STORE
 from mock_sf.oauth.errors import missing_parameter
@@ -43,14 +43,21 @@ def introspect_endpoint() -> tuple[Response, int, dict[str, str]]:
         single_valued(request.form),
         request.headers.get("Authorization"),
         current_app.config["SF_URL"],
+        address=request.remote_addr or "",
     )
     return jsonify(body), 200, NO_STORE
 
 
-def introspect(form: Mapping[str, str], authorization: str | None, sf_url: str) -> dict[str, Any]:
-    """The introspection response for ``form['token']``."""
+def introspect(
+    form: Mapping[str, str], authorization: str | None, sf_url: str, address: str = ""
+) -> dict[str, Any]:
+    """The introspection response for ``form['token']``; the caller at ``address`` is under the
+    client-secret throttle."""
     org = org_config.current()
-    app = authenticate_client(read_credentials(form, authorization), org, lambda _app: True)
+    credentials = read_credentials(form, authorization)
+    app = throttle.authenticate_client_throttled(
+        credentials, org, address, current_app.config, lambda _app: True
+    )
     raw = form.get("token")
     if not raw:
         raise missing_parameter("token")

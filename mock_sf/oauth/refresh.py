@@ -1,9 +1,9 @@
 """The ``refresh_token`` grant for refresh tokens mock_sf issued (contract §5 row 1).
 
-Client authentication as for the exchange, with the app's "Require Secret for Refresh Token Flow";
-the new access token joins the refresh token's family; no new refresh token unless the app rotates
-them (then the old one stops working). Any unknown, revoked or foreign refresh token gets
-``invalid_grant`` "expired access/refresh token".
+Client authentication as for the exchange (and under its client-secret throttle), with the app's
+"Require Secret for Refresh Token Flow"; the new access token joins the refresh token's family; no
+new refresh token unless the app rotates them (then the old one stops working). Any unknown,
+revoked or foreign refresh token gets ``invalid_grant`` "expired access/refresh token".
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from mock_sf import org_config
 from mock_sf.handlers.base import HandlerContext
 from mock_sf.models import db
 from mock_sf.models import utcnow
-from mock_sf.oauth.client_auth import authenticate_client
+from mock_sf.oauth import throttle
 from mock_sf.oauth.client_auth import read_credentials
 from mock_sf.oauth.errors import InvalidGrant
 from mock_sf.oauth.errors import missing_parameter
@@ -47,8 +47,12 @@ class RefreshTokenGrant:
         if not raw:
             raise missing_parameter("refresh_token")
         org = org_config.current()
-        app = authenticate_client(
-            read_credentials(request.form, request.authorization), org, _refresh_secret
+        app = throttle.authenticate_client_throttled(
+            read_credentials(request.form, request.authorization),
+            org,
+            request.remote_addr,
+            self.config,
+            _refresh_secret,
         )
         refresh = find_refresh_token(raw)
         if refresh is None:

@@ -1,12 +1,20 @@
-"""Throttling of invalid subject tokens per subject within a connected app (checklist #12).
+"""Throttles at the token endpoint: refused subject tokens per subject within a connected app
+(checklist #12), and wrong client secrets per app and client address.
 
-Only a client that has authenticated is counted, and only when its subject token reaches a handler
-and is refused. The key is the token's subject (issuer and ``sub`` read from the unverified JWT,
-else a SHA-256 fingerprint of the token) within the app, so one speaker's bad tokens lock out
-that speaker only; the app as a whole has a far higher ceiling. A refused-because-locked attempt
-is not counted, so hammering a lock does not extend it. Failures are rows in the database, so
-every worker process and host sees them; old rows are pruned by ``flask --app mock_sf prune``,
-never on the request path. A limit of 0 turns that level off.
+Subject tokens: only a client that has authenticated is counted, and only when its subject token
+reaches a handler and is refused. The key is the token's subject (issuer and ``sub`` read from the
+unverified JWT, else a SHA-256 fingerprint of the token) within the app, so one speaker's bad
+tokens lock out that speaker only; the app as a whole has a far higher ceiling.
+
+Client secrets (failed_credentials.py): a wrong secret is counted against the app at the client's
+address, so a guesser locks out its own address and not the app's real client elsewhere; the app
+at every address has a far higher ceiling. While locked, no secret is checked, the right one
+included. Every endpoint that checks a secret (token, introspection) is covered.
+
+Both answer 429 ``invalid_request`` "too many failed attempts, try again later" with Retry-After.
+A refused-because-locked attempt is not counted, so hammering a lock does not extend it. Failures
+are rows in the database, so every worker process and host sees them; old rows are pruned by
+``flask --app mock_sf prune``, never on the request path. A limit of 0 turns that level off.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,10 +44,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
+from mock_sf import failed_credentials
+from mock_sf.failed_credentials import Level
 from mock_sf.models import Base
 from mock_sf.models import db
 from mock_sf.models import utcnow
+from mock_sf.oauth.client_auth import ClientCredentials
+from mock_sf.oauth.client_auth import WrongClientSecret
+from mock_sf.oauth.client_auth import authenticate_client
 from mock_sf.oauth.errors import TooManyFailures
+from mock_sf.org_config import AppSettings
+from mock_sf.org_config import OrgConfig
 
 MAX_SUBJECT_LENGTH = 512
 FINGERPRINT_PREFIX = "sha256:"
@@ -153,16 +169,17 @@ def read_counts(client_id: str, subject: str, limits: Limits, now: datetime) -> 
 def check(counts: Counts, limits: Limits, now: datetime, client_id: str, subject: str) -> None:
     """Raise TooManyFailures when the subject, or the whole app, is over its limit."""
     levels = (
-        (limits.per_subject, counts.subject, counts.subject_oldest, f"for {subject}"),
-        (limits.per_app, counts.app, counts.app_oldest, "for the app"),
+        Level(f"for {subject}", limits.per_subject, counts.subject, counts.subject_oldest),
+        Level("for the app", limits.per_app, counts.app, counts.app_oldest),
     )
-    for limit, count, oldest, who in levels:
-        if limit > 0 and count >= limit and oldest is not None:
-            left = oldest + timedelta(seconds=limits.window) - now
-            raise TooManyFailures(
-                max(1, int(left.total_seconds()) + 1),
-                reason=f"{count} invalid subject tokens {who} of {client_id} in {limits.window}s",
-            )
+    locked = failed_credentials.retry_after(levels, limits.window, now)
+    if locked is not None:
+        seconds, level = locked
+        raise TooManyFailures(
+            seconds,
+            reason=f"{level.count} invalid subject tokens {level.name} of {client_id}"
+            f" in {limits.window}s",
+        )
 
 
 def record_failure(client_id: str, subject: str, remote_addr: str, now: datetime) -> None:
@@ -181,3 +198,71 @@ def prune(window: int, now: datetime | None = None) -> int:
         delete(SubjectTokenFailure).where(SubjectTokenFailure.created_at <= cutoff)
     )
     return result.rowcount or 0
+
+
+def secret_limits(config: Mapping[str, Any]) -> failed_credentials.Limits:
+    """CLIENT_SECRET_FAILURE_LIMIT (an app at one address), _APP_LIMIT and _WINDOW_SECONDS."""
+    return failed_credentials.Limits(
+        window=config["CLIENT_SECRET_FAILURE_WINDOW_SECONDS"],
+        at_address=config["CLIENT_SECRET_FAILURE_LIMIT"],
+        principal=config["CLIENT_SECRET_FAILURE_APP_LIMIT"],
+    )
+
+
+def secret_count_columns() -> tuple[ScalarSelect[Any], ...]:
+    """The client-secret levels' scalar subqueries (see failed_credentials.count_columns)."""
+    return failed_credentials.count_columns(with_address=False)
+
+
+def secret_count_params(
+    client_id: str, address: str, limits: failed_credentials.Limits, now: datetime
+) -> dict[str, Any]:
+    """The values secret_count_columns is bound to."""
+    return failed_credentials.count_params(
+        failed_credentials.CLIENT_SECRET, client_id, address, limits, now
+    )
+
+
+def check_client_secrets(
+    levels: list[Level],
+    limits: failed_credentials.Limits,
+    now: datetime,
+    client_id: str,
+    address: str,
+) -> None:
+    """Raise TooManyFailures while the app is locked at this address or everywhere."""
+    locked = failed_credentials.retry_after(levels, limits.window, now)
+    if locked is not None:
+        seconds, level = locked
+        raise TooManyFailures(
+            seconds,
+            reason=f"{level.count} wrong client secrets for {client_id} {level.name}"
+            f" ({address}) in {limits.window}s",
+        )
+
+
+def record_client_secret_failure(client_id: str, address: str, now: datetime) -> None:
+    """Count one wrong client secret (the caller commits)."""
+    failed_credentials.record_failure(failed_credentials.CLIENT_SECRET, client_id, address, now)
+
+
+def authenticate_client_throttled(
+    credentials: ClientCredentials,
+    org: OrgConfig,
+    address: str,
+    config: Mapping[str, Any],
+    secret_required: Callable[[AppSettings], bool],
+) -> AppSettings:
+    """authenticate_client under the client-secret throttle, for an endpoint that reads nothing
+    else first (refresh, introspection); a wrong secret is counted and committed."""
+    limits, now, client_id = secret_limits(config), current_time(), credentials.client_id or ""
+    levels = failed_credentials.read_levels(
+        failed_credentials.CLIENT_SECRET, client_id, address, limits, now
+    )
+    check_client_secrets(levels, limits, now, client_id, address)
+    try:
+        return authenticate_client(credentials, org, secret_required)
+    except WrongClientSecret:
+        record_client_secret_failure(client_id, address, now)
+        db.session.commit()
+        raise

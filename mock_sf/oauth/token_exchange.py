@@ -1,6 +1,6 @@
 """The RFC 8693 token exchange grant as Salesforce runs it (contract §§1–3).
 
-Order (``TokenExchangeGrant._exchange``, one step each): parameters, client (then the throttle),
+Order (``TokenExchangeGrant._exchange``, one step each): parameters, client (and throttles),
 "token exchange enabled" on the app, scope, handler look-up, ``validate_incoming_token``,
 ``get_user_for_token_subject``, insert a new user as the Run As user, active, Permitted Users, the
 site login rule, issue tokens, log. A new user is inserted in the same transaction as the token.
@@ -27,7 +27,9 @@ from sqlalchemy import inspect
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from mock_sf import failed_credentials
 from mock_sf import org_config
+from mock_sf.failed_credentials import Level
 from mock_sf.handlers.base import HandlerContext
 from mock_sf.handlers.base import RunAsUserRequired
 from mock_sf.handlers.base import TokenExchangeHandler
@@ -45,6 +47,7 @@ from mock_sf.models import db
 from mock_sf.models import utcnow
 from mock_sf.oauth import throttle
 from mock_sf.oauth.client_auth import ClientCredentials
+from mock_sf.oauth.client_auth import WrongClientSecret
 from mock_sf.oauth.client_auth import authenticate_client
 from mock_sf.oauth.client_auth import read_credentials
 from mock_sf.oauth.errors import InvalidGrant
@@ -148,7 +151,10 @@ class TokenExchangeGrant:
         self.context = context
         self.config = context.config
         self.limits = throttle.Limits.from_config(context.config)
+        self.secret_limits = throttle.secret_limits(context.config)
         self.now = throttle.current_time()
+        # The client id that came with a wrong secret: counts toward the client-secret throttle.
+        self.wrong_secret_of: str | None = None
         self.subject_rejected = False  # a handler refused the token: counts toward the throttle
         # (consumer key, subject) once the client has authenticated; only then is a failure counted.
         self.throttle_key: tuple[str, str] | None = None
@@ -168,6 +174,10 @@ class TokenExchangeGrant:
             attempt.error, attempt.reason = exc.error, exc.reason
             if self.subject_rejected and self.throttle_key is not None:
                 throttle.record_failure(*self.throttle_key, request.remote_addr, self.now)
+            if self.wrong_secret_of is not None:
+                throttle.record_client_secret_failure(
+                    self.wrong_secret_of, request.remote_addr, self.now
+                )
             self.context.logger.info("token exchange refused: %s (%s)", exc.error, exc.reason)
             attempt.log()
             db.session.commit()
@@ -183,8 +193,8 @@ class TokenExchangeGrant:
         form = request.form
         subject = self._parameters(form, attempt)
         credentials = read_credentials(form, request.authorization)
-        org, counts = self._read_setup(credentials, subject)
-        app = self._client(credentials, org, attempt)
+        org, counts, secret_levels = self._read_setup(credentials, subject, request.remote_addr)
+        app = self._client(credentials, org, attempt, secret_levels, request.remote_addr)
         self._throttle(app, subject, counts)
         self._enabled(app)
         scope = granted_scope(form.get("scope"), app)
@@ -216,21 +226,41 @@ class TokenExchangeGrant:
         return SubjectToken(token, token_type, throttle.subject_key(token))
 
     def _read_setup(
-        self, credentials: ClientCredentials, subject: SubjectToken
-    ) -> tuple[OrgConfig, throttle.Counts]:
+        self, credentials: ClientCredentials, subject: SubjectToken, address: str
+    ) -> tuple[OrgConfig, throttle.Counts, list[Level]]:
         """One SELECT: the Setup configuration's version (the cached copy is reloaded if it
-        moved) and the throttle's counts for the claimed client and the token's subject."""
-        params = throttle.count_params(
-            credentials.client_id or "", subject.throttle_key, self.limits, self.now
+        moved) and the throttles' counts for the claimed client at this address and the token's
+        subject."""
+        client_id = credentials.client_id or ""
+        params = throttle.count_params(client_id, subject.throttle_key, self.limits, self.now)
+        params |= throttle.secret_count_params(client_id, address, self.secret_limits, self.now)
+        row = db.session.connection().execute(_setup_statement(), params).one()
+        version, subject_counts, secret_counts = row[0], row[1:5], row[5:]
+        return (
+            org_config.at_version(version),
+            throttle.Counts(*subject_counts),
+            failed_credentials.levels(secret_counts, self.secret_limits),
         )
-        version, *counts = db.session.connection().execute(_setup_statement(), params).one()
-        return org_config.at_version(version), throttle.Counts(*counts)
 
     def _client(
-        self, credentials: ClientCredentials, org: OrgConfig, attempt: Attempt
+        self,
+        credentials: ClientCredentials,
+        org: OrgConfig,
+        attempt: Attempt,
+        secret_levels: list[Level],
+        address: str,
     ) -> AppSettings:
-        """The connected app, authenticated."""
-        app = authenticate_client(credentials, org)
+        """The connected app, authenticated unless the client-secret throttle holds it (then
+        no secret is checked); a wrong secret counts."""
+        client_id = credentials.client_id or ""
+        throttle.check_client_secrets(
+            secret_levels, self.secret_limits, self.now, client_id, address
+        )
+        try:
+            app = authenticate_client(credentials, org)
+        except WrongClientSecret:
+            self.wrong_secret_of = client_id
+            raise
         attempt.client_id, attempt.app_id = app.consumer_key, app.id
         return app
 
@@ -407,7 +437,9 @@ def ignored_parameters(form: Mapping[str, str]) -> tuple[str, ...]:
 @cache
 def _setup_statement() -> Select[Any]:
     """Built once: a statement built per request costs more than running it."""
-    return select(org_config.version_column(), *throttle.count_columns())
+    return select(
+        org_config.version_column(), *throttle.count_columns(), *throttle.secret_count_columns()
+    )
 
 
 def no_run_as_user(link: HandlerLink) -> str:

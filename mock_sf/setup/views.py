@@ -85,13 +85,20 @@ def not_found(exc: HTTPException) -> Page:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Page:
-    """Admin sign-in; a failure says nothing about which part was wrong."""
+    """Admin sign-in; a failure says nothing about which part was wrong; too many lock the
+    username at this address (and a username or address everywhere) for a while."""
     if g.admin is not None:
         return redirect(url_for("setup.index"))
     form = LoginForm()
     if not form.validate_on_submit():
         return _login_page(form, None, 400 if form.is_submitted() else 200)
-    user = admin.authenticate(form.username.data or "", form.password.data or "")
+    username, address = form.username.data or "", request.remote_addr or ""
+    locked_for = admin.login_locked_for(username, address)
+    if locked_for is not None:  # the password is not even checked
+        page, status = _login_page(form, admin.locked_out_message(locked_for), 429)
+        return Response(page, status, {"Retry-After": str(locked_for)})
+    user = admin.authenticate(username, form.password.data or "")
+    admin.record_login(username, address, succeeded=user is not None)
     if user is None:
         return _login_page(form, admin.FAILED_LOGIN, 401)
     admin.log_in(user)

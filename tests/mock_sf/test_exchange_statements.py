@@ -72,6 +72,7 @@ def test_a_known_users_exchange_is_five_statements_and_one_commit(
     assert seen.count("COMMIT") == 1 and seen[-1] == "COMMIT"
     assert seen[0].startswith("SELECT (SELECT config_version.version")
     assert "subject_token_failure" in seen[0]  # the throttle, in the same SELECT
+    assert "credential_failure" in seen[0]  # and the client-secret throttle
     assert inserted_tables(seen) == ["exchange_attempt", "oauth_token", "seen_jti"]
     user_lookup = [s for s in seen if s.startswith("SELECT")][1]
     assert ".federation_identifier = " in user_lookup.rpartition(" WHERE ")[2]
@@ -223,7 +224,9 @@ def test_prune_deletes_expired_jtis_and_old_failures(app: Flask) -> None:
         db.session.commit()
     result = app.test_cli_runner().invoke(args=["prune"])
     assert result.exit_code == 0, result.output
-    assert result.output == "pruned 1 expired jti(s) and 1 throttle failure(s)\n"
+    assert result.output == (
+        "pruned 1 expired jti(s), 1 throttle failure(s) and 0 Setup session(s)\n"
+    )
     with app.app_context():
         assert db.session.scalars(select(SeenJti.jti)).all() == ["live"]
         ages = db.session.scalars(select(SubjectTokenFailure.created_at)).all()
