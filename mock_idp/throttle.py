@@ -107,8 +107,14 @@ class _Subject:
         return this if self.address is None else and_(this, model.address == self.address)
 
 
+def address_key(address: str | None) -> str:
+    """The stored client address: "unknown" without one, cut to the column (a proxy may forward
+    anything)."""
+    return (address or "unknown")[:254]
+
+
 def _subjects(email: str, address: str | None, limits: Limits) -> list[_Subject]:
-    account, address = users.normalize_email(email), address or "unknown"
+    account, address = users.normalize_email(email), address_key(address)
     return [
         _Subject(ACCOUNT_AT_ADDRESS, account, address, limits.per_account_and_address),
         _Subject(ACCOUNT, account, None, limits.per_account),
@@ -158,7 +164,7 @@ def record_success(email: str, address: str | None) -> None:
     of its own between guesses), and so do the account's at all addresses (else the owner's
     sign-in would reset the count of a guesser spread over many addresses).
     """
-    pair = _Subject(ACCOUNT_AT_ADDRESS, users.normalize_email(email), address or "unknown", 0)
+    pair = _Subject(ACCOUNT_AT_ADDRESS, users.normalize_email(email), address_key(address), 0)
     db.session.execute(delete(LoginFailure).where(pair.matches(LoginFailure)))
     db.session.commit()
 
@@ -202,7 +208,7 @@ def allow_account_mail(
     """
     subjects = [
         (MAIL_EMAIL, users.normalize_email(email), limits.per_email),
-        (MAIL_ADDRESS, address or "unknown", limits.per_address),
+        (MAIL_ADDRESS, address_key(address), limits.per_address),
     ]
     over = []
     for scope, key, limit in subjects:

@@ -205,3 +205,14 @@ def test_behind_a_trusted_proxy_the_owner_is_told_apart_from_the_attacker(small_
     assert attacker.login(ADA, "ada-demo", expect_redirect=False).status_code == 429
     owner = type(flow)(from_address(behind, "10.0.0.1", forwarded_for="198.51.100.2"))
     assert owner.login(ADA, "ada-demo").status_code == 303
+
+
+def test_a_long_forwarded_address_is_cut_to_the_column(small_limits, flow):
+    behind = create_app({**small_limits.config, "TESTING": True, "TRUSTED_PROXIES": 1})
+    type(flow)(from_address(behind, "10.0.0.1", forwarded_for="x" * 300)).login(
+        ADA, "wrong password", expect_redirect=False
+    )
+    with behind.app_context():
+        rows = db.session.scalars(select(LoginFailure)).all()
+        assert {row.address for row in rows} == {"x" * 254, None}
+        assert {row.key for row in rows} == {ADA, "x" * 254}
