@@ -22,6 +22,7 @@ from authlib.integrations.flask_client import FlaskOAuth2App
 from authlib.integrations.flask_client import OAuth
 from authlib.integrations.flask_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
+from authlib.oauth2 import OAuth2Error
 from flask import Flask
 from flask import current_app
 from joserfc.errors import BadSignatureError
@@ -108,7 +109,9 @@ def errors() -> Iterator[None]:
         raise IdpUnavailable(
             "idp_unavailable", "The identity provider could not be reached."
         ) from exc
-    except OAuthError as exc:  # error=... at the callback, mismatching state, token endpoint error
+    # error=... at the callback, mismatching state, token endpoint error; a callback with its
+    # state but neither code nor error (OAuth2Error: Authlib's missing_code)
+    except (OAuthError, OAuth2Error) as exc:
         raise LoginFailed(exc.error, exc.description or "The identity provider refused.") from exc
     except JoseError as exc:  # the ID token's signature or claims did not validate
         raise LoginFailed("invalid_id_token", exc.description or exc.error) from exc

@@ -181,6 +181,16 @@ def test_callback_errors_give_a_friendly_page(client, idp, query, code, text) ->
     assert f"<code>{code}</code>" in body and text in body
 
 
+def test_a_callback_with_its_state_but_no_code_gives_a_friendly_page(client, idp) -> None:
+    """It answered 500 (Authlib's MissingCodeException), found by tests/fuzz/portal."""
+    state = parse_qs(urlsplit(client.get("/auth/login").location).query)["state"][0]
+
+    response = client.get(f"/auth/callback?state={state}")
+
+    assert response.status_code == 400
+    assert "<code>missing_code</code>" in response.get_data(as_text=True)
+
+
 def test_idp_token_endpoint_refusal_gives_a_friendly_page(client, idp) -> None:
     state = parse_qs(urlsplit(client.get("/auth/login").location).query)["state"][0]
     idp.route(
