@@ -37,6 +37,9 @@ def healthz() -> Response:
 
 def render_http_error(exc: HTTPException) -> object:
     """Routing and server errors in the dialect of the path: REST array, OAuth JSON, or HTML."""
+    original = getattr(exc, "original_exception", None)
+    if isinstance(original, OperationalError):  # raised after the view (a hook's rollback)
+        return render_database_unavailable(original)
     code = exc.code or 500
     # RFC 9110 §15.5.6: a 405 names the methods the resource allows, in every dialect.
     allow = {"Allow": exc.get_headers()[-1][1]} if isinstance(exc, MethodNotAllowed) else {}

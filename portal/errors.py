@@ -17,6 +17,7 @@ from flask import render_template
 from flask_login import AnonymousUserMixin
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import PendingRollbackError
 from werkzeug.exceptions import HTTPException
 
 from .htmx import is_htmx_request
@@ -200,11 +201,17 @@ DATABASE_UNAVAILABLE = Problem(
 )
 
 
+# What a database that went away raises: PEP 249's OperationalError (refused, cut mid-query), and
+# SQLAlchemy's refusal to go on in a transaction whose connection it lost.
+DATABASE_GONE = (OperationalError, PendingRollbackError)
+
+
 def init_app(app: Flask) -> None:
     for kind in (PortalError, SalesforceUnavailable, ExchangeError, SalesforceApiError, CSRFError):
         app.register_error_handler(kind, _known_error)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(OperationalError, _database_unavailable)
+    for kind in DATABASE_GONE:
+        app.register_error_handler(kind, _database_unavailable)
 
 
 def _known_error(exc: Exception) -> Response:
@@ -213,8 +220,8 @@ def _known_error(exc: Exception) -> Response:
     return render_problem(problem)
 
 
-def _database_unavailable(exc: OperationalError) -> Response:
-    current_app.logger.error("database unavailable: %s", exc.orig or exc)
+def _database_unavailable(exc: Exception) -> Response:
+    current_app.logger.error("database unavailable: %s", getattr(exc, "orig", None) or exc)
     # The page must not read the login from the database again: it is drawn as for a visitor,
     # while the login itself (the cookie) is kept for when the database is back.
     g._login_user = AnonymousUserMixin()  # Flask-Login's user of this request
@@ -222,6 +229,9 @@ def _database_unavailable(exc: OperationalError) -> Response:
 
 
 def _http_error(exc: HTTPException) -> Response:
+    original = getattr(exc, "original_exception", None)
+    if isinstance(original, DATABASE_GONE):  # raised while another error page was drawn
+        return _database_unavailable(original)
     status = exc.code or 500
     if status == 404:
         message, advice = "There is no page at this address.", "Check the address, or go home."

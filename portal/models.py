@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from flask import Flask
+from flask import current_app
 from flask.cli import with_appcontext
 from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
@@ -21,6 +22,8 @@ from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import event
 from sqlalchemy import make_url
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
@@ -154,8 +157,30 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(db.engine, "handle_error", _server_ended_connection)
+    # Runs before Flask-SQLAlchemy's teardown, where a rollback that fails would become a 500.
+    app.teardown_appcontext(_end_session)
     app.cli.add_command(init_db_command)
     app.cli.add_command(migrations.db_command)
+
+
+def _server_ended_connection(context: ExceptionContext) -> None:
+    """Count a connection the server ended (SQLSTATE class 57P: shutdown, restart) as lost."""
+    # psycopg reports the server's FATAL message before it sees the socket closed, and SQLAlchemy's
+    # psycopg dialect counts only closed or broken connections as lost: the dead connection would
+    # stay in use, and even the failed request's rollback would fail (a 500).
+    if str(getattr(context.original_exception, "sqlstate", "")).startswith("57P"):
+        context.is_disconnect = True
+
+
+def _end_session(_exc: BaseException | None) -> None:
+    """End the request's session; a connection the server ended fails its rollback once."""
+    try:
+        db.session.remove()
+    except OperationalError as exc:  # the response is made already: the loss is only logged
+        current_app.logger.warning("database connection lost after a request: %s", exc.orig)
+        db.session.remove()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

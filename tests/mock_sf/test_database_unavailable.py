@@ -11,9 +11,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import InternalServerError
 
 from devstack.stack import free_port
 from mock_sf import create_app
+from mock_sf.web import render_http_error
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
@@ -105,3 +108,14 @@ def test_the_log_keeps_the_driver_error(client: FlaskClient, caplog: Any) -> Non
 
     [record] = [r for r in caplog.records if r.getMessage().startswith("database unavailable")]
     assert "Connection refused" in record.getMessage()
+
+
+def test_a_failure_after_the_view_is_a_503_too(app: Flask) -> None:
+    """What Flask hands the 500 handler when an after_request hook (the rollback) raised."""
+    lost = OperationalError("ROLLBACK", {}, Exception("terminating connection"))
+
+    with app.test_request_context("/services/data/v66.0/query"):
+        response = render_http_error(InternalServerError(original_exception=lost))
+
+    assert response.status_code == 503
+    assert response.get_json()[0]["errorCode"] == "SERVER_UNAVAILABLE"

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import PendingRollbackError
+from werkzeug.exceptions import InternalServerError
 
 from devstack.stack import free_port
 from portal import create_app
@@ -70,3 +73,39 @@ def test_an_htmx_request_gets_the_fragment_in_place_of_the_main_content(
         "innerHTML",
     )
     assert "The portal is unavailable" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        OperationalError("SELECT 1", {}, Exception("terminating connection")),
+        PendingRollbackError("Can't reconnect until invalid transaction is rolled back."),
+    ],
+    ids=["cut-mid-query", "lost-mid-transaction"],
+)
+def test_a_connection_lost_during_the_request_gives_the_page_too(
+    app: Flask, client: FlaskClient, lost: Exception
+) -> None:
+    def view() -> str:
+        raise lost
+
+    app.add_url_rule("/_lost", view_func=view)
+
+    response = client.get("/_lost")
+
+    assert response.status_code == 503
+    assert "<code>database_unavailable</code>" in response.get_data(as_text=True)
+
+
+def test_a_connection_lost_while_another_error_page_is_drawn_gives_the_page(
+    app: Flask, client: FlaskClient
+) -> None:
+    def view() -> str:  # what Flask hands the 500 handler when drawing a page raised
+        raise InternalServerError(original_exception=PendingRollbackError("lost"))
+
+    app.add_url_rule("/_lost", view_func=view)
+
+    response = client.get("/_lost")
+
+    assert response.status_code == 503
+    assert "<code>database_unavailable</code>" in response.get_data(as_text=True)
