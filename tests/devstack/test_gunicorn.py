@@ -8,21 +8,17 @@ session and the case it creates must all work from any worker.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterator
-from urllib.parse import urljoin
 
 import pytest
-import requests
 
 from devstack import APPS
 from devstack import FREE_PORTS
 from devstack import Stack
+from tests.stack_http import browser
+from tests.stack_http import exchange_log
+from tests.stack_http import log_in
 
-SPEAKERS = {
-    "ada": {"email": "ada@speakers.example", "password": "ada-demo"},
-    "grace": {"email": "grace@speakers.example", "password": "grace-demo"},
-}
 SUPPORT_VISITS = 4
 
 
@@ -35,28 +31,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running
 
 
-def browser() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # loopback only: no proxy, no CA bundle from the environment
-    return session
-
-
-def log_in(stack: Stack, http: requests.Session, speaker: dict[str, str]) -> requests.Response:
-    """Start at the portal, sign in on the IdP's form, follow the redirects back to /support."""
-    page = http.get(f"{stack.urls['portal']}/auth/login?next=/support", timeout=10)
-    assert page.url.startswith(stack.urls["idp"]), page.url
-    action = re.search(r'<form[^>]*action="([^"]*)"', page.text).group(1)
-    fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page.text))
-    return http.post(urljoin(page.url, action), data={**fields, **speaker}, timeout=10)
-
-
 def successful_exchanges(stack: Stack) -> list[str]:
     """The users of mock_sf's successful token exchanges, from its exchange log."""
-    with sqlite3.connect(stack.instance_paths["sf"] / "mock_sf.sqlite3") as database:
-        rows = database.execute(
-            "SELECT user_id FROM exchange_attempt WHERE outcome = 'success' ORDER BY id"
-        ).fetchall()
-    return [user_id for (user_id,) in rows]
+    return [row["user_id"] for row in exchange_log(stack) if row["outcome"] == "success"]
 
 
 def test_every_app_runs_two_gunicorn_workers(stack: Stack) -> None:
@@ -69,7 +46,7 @@ def test_every_app_runs_two_gunicorn_workers(stack: Stack) -> None:
 def test_login_exchange_and_case_work_across_workers(stack: Stack) -> None:
     ada, grace = browser(), browser()
 
-    support = log_in(stack, ada, SPEAKERS["ada"])
+    support = log_in(stack, ada, "ada")
     assert support.url == f"{stack.urls['portal']}/support"
     assert "Signed in as Ada Lovelace" in support.text
     assert "Projector adapter for room B" in support.text
@@ -91,7 +68,7 @@ def test_login_exchange_and_case_work_across_workers(stack: Stack) -> None:
     assert ">Clicker for slides</a>" in listing.text
 
     # Grace is new to Salesforce: her first exchange creates her user, on whichever worker.
-    welcome = log_in(stack, grace, SPEAKERS["grace"])
+    welcome = log_in(stack, grace, "grace")
     assert "Signed in as Grace Hopper" in welcome.text
     assert grace.get(f"{stack.urls['portal']}/support", timeout=10).status_code == 200
 

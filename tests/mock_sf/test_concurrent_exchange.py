@@ -14,15 +14,16 @@ import requests
 from sqlalchemy import func
 from sqlalchemy import select
 
-from devstack import APPS
 from devstack import FREE_PORTS
 from devstack import Stack
+from tests.stack_http import SF_TLS
+from tests.stack_http import exchange
+from tests.stack_http import forged
 
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token"
-SF_TLS = next(app for app in APPS if app.tls)
 # Below the subject token failure limit (10 a minute), so the refusals lock nobody out.
 ATTEMPTS = 8
+# A new speaker's first exchanges, all at once across the two processes (issue 10, faults).
+FIRST_EXCHANGES = 50
 HEDY = {
     "email": "hedy@speakers.example",
     "given_name": "Hedy",
@@ -45,40 +46,9 @@ def stack(
         yield running
 
 
-def forged_access_token(http: requests.Session, stack: Stack, email: str) -> str:
-    """A valid IdP access token for `email`, from the IdP's forge (demo controls)."""
-    response = http.post(
-        f"{stack.urls['idp']}/_demo/forge",
-        json={"kind": "access_token", "variant": "valid", "user": email},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return str(response.json()["token"])
-
-
-def forged(stack: Stack, email: str, count: int) -> list[str]:
-    with requests.Session() as http:
-        http.trust_env = False
-        return [forged_access_token(http, stack, email) for _ in range(count)]
-
-
-def exchange(stack: Stack, subject_token: str, server: str = "sf") -> requests.Response:
-    """The portal's exchange, at one of the two mock_sf processes."""
-    verify = str(stack.tls_file(SF_TLS, "ca")) if server == SF_TLS.name else True
-    with requests.Session() as http:
-        http.trust_env = False
-        return http.post(
-            f"{stack.urls[server]}/services/oauth2/token",
-            data={
-                "grant_type": TOKEN_EXCHANGE,
-                "subject_token": subject_token,
-                "subject_token_type": ACCESS_TOKEN,
-                "client_id": "speaker-portal",
-                "client_secret": "portal-sf-demo-secret",
-            },
-            verify=verify,
-            timeout=30,
-        )
+def forged_tokens(stack: Stack, email: str, count: int) -> list[str]:
+    """`count` valid IdP access tokens for `email`, each with its own jti."""
+    return [forged(stack, email) for _ in range(count)]
 
 
 def race(stack: Stack, tokens: list[str]) -> list[requests.Response]:
@@ -88,7 +58,7 @@ def race(stack: Stack, tokens: list[str]) -> list[requests.Response]:
 
     def attempt(index: int) -> requests.Response:
         start.wait()
-        return exchange(stack, tokens[index], servers[index])
+        return exchange(stack, tokens[index], server=servers[index])
 
     with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
         return list(pool.map(attempt, range(len(tokens))))
@@ -104,7 +74,7 @@ def with_app_env(stack: Stack, monkeypatch: pytest.MonkeyPatch, prefix: str) -> 
 def test_parallel_first_exchanges_for_one_new_speaker_create_exactly_one_user(
     stack: Stack,
 ) -> None:
-    tokens = forged(stack, "grace@speakers.example", 6)
+    tokens = forged_tokens(stack, "grace@speakers.example", 6)
 
     with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
         responses = list(pool.map(lambda token: exchange(stack, token), tokens))
@@ -114,7 +84,7 @@ def test_parallel_first_exchanges_for_one_new_speaker_create_exactly_one_user(
 
 
 def test_a_jti_raced_across_two_servers_is_accepted_exactly_once(stack: Stack) -> None:
-    [token] = forged(stack, "ada@speakers.example", 1)
+    [token] = forged_tokens(stack, "ada@speakers.example", 1)
 
     responses = race(stack, [token] * ATTEMPTS)
 
@@ -137,11 +107,13 @@ def test_a_new_subject_raced_across_two_servers_is_created_once(
         users.create_user(password="hedy-demo", **HEDY)
         idp_db.session.commit()
         idp_db.engine.dispose()
-    tokens = forged(stack, HEDY["email"], ATTEMPTS)
+    tokens = forged_tokens(stack, HEDY["email"], FIRST_EXCHANGES)
 
     responses = race(stack, tokens)
 
-    assert [r.status_code for r in responses] == [200] * ATTEMPTS, [r.text for r in responses]
+    assert [r.status_code for r in responses] == [200] * FIRST_EXCHANGES, [
+        r.text for r in responses if r.status_code != 200
+    ]
     assert len({r.json()["id"] for r in responses}) == 1
     assert salesforce_counts(stack, monkeypatch) == {"User": 1, "Contact": 1, "Account": 1}
 
