@@ -100,6 +100,8 @@ def mint_id_token(
         "iat": now,
         "auth_time": grant.auth_time,
         "at_hash": at_hash(access_token),
+        # As Okta's: a relying party that trades the ID token (RFC 8693) can spend it once.
+        "jti": "ID." + secrets.token_urlsafe(24),
     }
     if grant.nonce is not None:
         claims["nonce"] = grant.nonce

@@ -72,6 +72,7 @@ def test_id_token_claims_with_profile_and_email(client, flow, jwks):
         "auth_time": auth_time,
         "nonce": flow.nonce,
         "at_hash": expected_at_hash,
+        "jti": claims["jti"],
         "email": "ada@speakers.example",
         "email_verified": True,
         "name": "Ada Lovelace",
@@ -88,8 +89,16 @@ def test_id_token_releases_only_what_the_scope_allows_and_omits_absent_nonce(flo
     body = flow.tokens(scope="openid email", nonce=None)
     _, claims = decode(body["id_token"], jwks, "speaker-portal")
     assert set(claims) == {
-        "iss", "sub", "aud", "exp", "iat", "auth_time", "at_hash", "email", "email_verified"
+        "iss", "sub", "aud", "exp", "iat", "auth_time", "at_hash", "jti", "email",
+        "email_verified",
     }  # fmt: skip
+
+
+def test_each_id_token_has_its_own_jti_so_an_exchange_can_spend_it_once(flow, jwks):
+    """Issue 10 finding 3: an ID token without a jti could be exchanged again and again."""
+    jtis = [decode(flow.tokens()["id_token"], jwks, "speaker-portal")[1]["jti"] for _ in range(2)]
+    assert jtis[0] != jtis[1]
+    assert all(jti.startswith("ID.") and len(jti) > 30 for jti in jtis)
 
 
 def test_grace_gets_her_own_subject(flow, jwks):

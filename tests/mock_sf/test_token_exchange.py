@@ -241,6 +241,21 @@ def test_a_replayed_jti_is_refused(api: Any, idp: Any) -> None:
     assert replay.get_json() == VALIDATION_FAILED_BODY
 
 
+def test_an_id_token_with_a_jti_is_exchanged_once_and_one_without_until_it_expires(
+    api: Any, idp: Any
+) -> None:
+    """Issue 10 finding 3: mock_idp's (and Okta's) ID tokens carry a jti, which the exchange
+    spends; an IdP whose ID tokens have none (Google's) gets the 48 h lifetime cap only."""
+    once = idp.id_token(jti="ID.single-use")
+    spent = [api.exchange(once, subject_token_type=idp.ID_TOKEN_TYPE) for _ in range(2)]
+    assert [r.status_code for r in spent] == [200, 400]
+    assert spent[1].get_json() == VALIDATION_FAILED_BODY
+    again = idp.id_token()
+    assert [
+        api.exchange(again, subject_token_type=idp.ID_TOKEN_TYPE).status_code for _ in range(2)
+    ] == [200, 200]
+
+
 def test_a_jti_refused_elsewhere_in_the_exchange_is_not_consumed(
     app: Flask, api: Any, idp: Any
 ) -> None:
