@@ -94,7 +94,8 @@ def test_the_account_ceiling_locks_guessing_spread_over_many_addresses(small_lim
             attacker.login(ADA, "wrong password", expect_redirect=False)
     owner = type(flow)(from_address(small_limits, "10.0.0.2"))
     locked = owner.login(ADA, "ada-demo", expect_redirect=False)
-    assert (locked.status_code, locked.headers["Retry-After"]) == (429, "120")
+    assert locked.status_code == 429
+    assert 0 < int(locked.headers["Retry-After"]) <= 120  # the lock holds from her address too
     assert owner.login(GRACE, "grace-demo").status_code == 303  # other accounts are not locked
 
 

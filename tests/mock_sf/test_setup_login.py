@@ -83,10 +83,14 @@ def test_a_setup_logout_at_one_worker_ends_the_session_at_another(
 ) -> None:
     # A second app on the same database and secret key, as another gunicorn worker would be.
     other_worker = create_app({**app.config, "TESTING": True})
-    elsewhere = copy_cookie(other_worker, setup_admin.client)
-    assert elsewhere.get("/setup/").status_code == 200
-    setup_admin.post("/setup/logout")
-    assert elsewhere.get("/setup/").status_code == 302
+    try:
+        elsewhere = copy_cookie(other_worker, setup_admin.client)
+        assert elsewhere.get("/setup/").status_code == 200
+        setup_admin.post("/setup/logout")
+        assert elsewhere.get("/setup/").status_code == 302
+    finally:
+        with other_worker.app_context():
+            db.engine.dispose()
 
 
 def test_a_setup_session_lasts_at_most_its_lifetime(app: Flask, setup_admin: SetupAdmin) -> None:
