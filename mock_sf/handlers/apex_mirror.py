@@ -150,7 +150,7 @@ class SpeakerTokenHandler(TokenExchangeHandler):
         # step: find key by kid
         key = self.context.jwks.get_key(issuer.jwks_uri, kid)
         if key is None:
-            raise TokenRejected(f"unknown kid {kid!r} (not in {issuer.jwks_uri})", "kid")
+            raise TokenRejected(self.context.jwks.unknown_kid_reason(issuer.jwks_uri, kid), "kid")
         # step: verify signature
         try:
             payload = jwt.PyJWS().decode(token, key=key, algorithms=list(issuer.algorithms))

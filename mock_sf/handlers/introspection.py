@@ -179,6 +179,12 @@ class IntrospectionTokenExchangeHandler(VerifyingTokenExchangeHandler):
                 settings.client_id,
                 settings.client_secret,
             )
+        except requests.ConnectionError as exc:  # the message is a page of urllib3 internals
+            raise TokenRejected(
+                f"the IdP is unreachable: introspection at {settings.endpoint} failed"
+                f" ({type(exc).__name__})",
+                "introspection",
+            ) from exc
         except (requests.RequestException, ValueError) as exc:
             raise TokenRejected(f"introspection callout failed: {exc}", "introspection") from exc
         claims = check_introspection(

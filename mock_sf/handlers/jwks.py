@@ -52,6 +52,13 @@ class JwksCache(RefreshingCache[dict[str, jwt.PyJWK]]):
             keys = self.cached(jwks_uri, jwks_uri, refresh=True)
         return keys.get(kid)
 
+    def unknown_kid_reason(self, jwks_uri: str, kid: str) -> str:
+        """Why no key was found: not published, or the JWKS could not be fetched at all."""
+        error = self.fetch_error(jwks_uri)
+        if error:
+            return f"no key for kid {kid!r}: the JWKS at {jwks_uri} could not be fetched ({error})"
+        return f"unknown kid {kid!r} (not in {jwks_uri})"
+
     def _empty(self) -> dict[str, jwt.PyJWK]:
         return {}
 

@@ -137,7 +137,7 @@ class JwtTokenExchangeHandler(VerifyingTokenExchangeHandler):
             raise TokenRejected("kid header missing", "kid")
         key = self.context.jwks.get_key(issuer.jwks_uri, kid)
         if key is None:
-            raise TokenRejected(f"unknown kid {kid!r} (not in {issuer.jwks_uri})", "kid")
+            raise TokenRejected(self.context.jwks.unknown_kid_reason(issuer.jwks_uri, kid), "kid")
         audiences = issuer.audiences(token_type)
         try:
             claims = jwt.decode(

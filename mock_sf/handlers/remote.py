@@ -27,6 +27,7 @@ class _Entry(Generic[T]):
     value: T
     fetched_at: float | None = None  # last successful fetch
     attempted_at: float | None = None  # last attempt, successful or not
+    error: str | None = None  # why the last attempt failed, if it did
 
 
 class RefreshingCache(Generic[T]):
@@ -67,10 +68,18 @@ class RefreshingCache(Generic[T]):
                 entry.attempted_at = now
                 try:
                     entry.value = self._parse(self.fetch(url, self.timeout), key)
-                    entry.fetched_at = now
+                    entry.fetched_at, entry.error = now, None
                 except self.errors as exc:
                     logger.warning("%s fetch from %s failed: %s", self.what, url, exc)
+                    entry.error = f"{type(exc).__name__}: {exc}"
             return entry.value
+
+    def fetch_error(self, key: Hashable) -> str | None:
+        """Why the last fetch for ``key`` failed (None if it succeeded or none was tried), so a
+        refusal can say the IdP was unreachable rather than that the token was wrong."""
+        with self._lock:
+            entry = self._entries.get(key)
+            return entry.error if entry else None
 
     def clear(self) -> None:
         """Forget every cached document."""

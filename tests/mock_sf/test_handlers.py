@@ -154,3 +154,17 @@ def test_jwks_cache_expires_after_300_seconds_and_fails_closed(idp: Any) -> None
     idp.reachable = False
     assert cache.get_key(uri, idp.kid) is None  # stale keys are not used
     assert idp.jwks_fetches == 2
+
+
+def test_a_key_missing_because_the_jwks_was_unreachable_says_so(idp: Any) -> None:
+    """The exchange log names an unreachable IdP, not a token with a wrong kid (issue 10)."""
+    cache = cache_with(idp, Clock())
+    uri = f"{idp.ISSUER}/v1/keys"
+    idp.reachable = False
+    assert cache.get_key(uri, idp.kid) is None
+    reason = cache.unknown_kid_reason(uri, idp.kid)
+    assert reason.startswith(f"no key for kid {idp.kid!r}: the JWKS at {uri} could not be fetched")
+    idp.reachable = True
+    cache.clock.now += 30  # type: ignore[attr-defined]
+    assert cache.get_key(uri, "rotated") is None  # fetched fine: this kid is simply not there
+    assert cache.unknown_kid_reason(uri, "rotated") == f"unknown kid 'rotated' (not in {uri})"

@@ -292,10 +292,13 @@ def test_the_jwks_is_fetched_once_and_cached(api: Any, idp: Any) -> None:
     assert idp.jwks_fetches == 1
 
 
-def test_an_unreachable_idp_fails_closed(api: Any, idp: Any) -> None:
+def test_an_unreachable_idp_fails_closed(app: Flask, api: Any, idp: Any) -> None:
     idp.reachable = False
     response = api.exchange(idp.access_token())
     assert response.get_json() == VALIDATION_FAILED_BODY
+    with app.app_context():
+        reason = db.session.scalars(select(ExchangeAttempt)).one().reason
+    assert "could not be fetched" in str(reason)
 
 
 OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
