@@ -16,14 +16,16 @@ from sqlalchemy.exc import OperationalError
 
 from mock_idp.oidc import errors
 
-# Endpoints of the oidc blueprint that browsers visit: they get the page, not JSON.
+# Blueprints that answer OAuth clients (dynamic registration is a demo control of its own).
+JSON_BLUEPRINTS = frozenset({"oidc", "client_registration"})
+# Endpoints of those that browsers visit: they get the page, not JSON.
 BROWSER_ENDPOINTS = frozenset({"oidc.logout"})
 
 
 def render_unavailable(exc: OperationalError) -> Response | tuple[str, int]:
     """503: JSON for the OAuth endpoints that answer clients, a page for everything else."""
     current_app.logger.error("database unavailable: %s", exc.orig or exc)
-    if request.blueprint == "oidc" and request.endpoint not in BROWSER_ENDPOINTS:
+    if request.blueprint in JSON_BLUEPRINTS and request.endpoint not in BROWSER_ENDPOINTS:
         return errors.render_json(errors.TemporarilyUnavailableError("try again later"))
     return render_template("errors/unavailable.html"), 503
 

@@ -92,6 +92,15 @@ def test_an_oauth_endpoint_says_temporarily_unavailable(
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_client_registration_says_temporarily_unavailable(app: Flask) -> None:
+    """A demo control with its own blueprint answers clients in JSON too."""
+    demo = create_app({**app.config, "TESTING": True, "DEMO_CONTROLS": True})
+    response = demo.test_client().post(
+        ISSUER_PATH + "/v1/clients", json={"redirect_uris": ["http://127.0.0.1:9/cb"]}
+    )
+    assert (response.status_code, response.get_json()) == (503, TEMPORARILY_UNAVAILABLE)
+
+
 def test_the_authorize_page_says_so_in_words(client: FlaskClient) -> None:
     response = client.get(
         f"{ISSUER_PATH}/v1/authorize",
