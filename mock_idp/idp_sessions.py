@@ -38,6 +38,10 @@ class IdpSession(db.Model):
     # The SAML session (saml/sessions.py) this sign-in served: single logout ends this row even
     # when the logout reaches the IdP without the cookie (a cross-site POST).
     saml_session_index: Mapped[str | None] = mapped_column(String(40), index=True)
+    # The public name of this session, the ID tokens' `sid` (OIDC Front-Channel Logout §3): an
+    # RP-initiated logout posted cross-site arrives without the cookie, and its id_token_hint's
+    # sid says which session to end. Not the row id: that one is the cookie's secret.
+    sid: Mapped[str | None] = mapped_column(String(32), unique=True)
 
 
 def new_id() -> str:
@@ -49,7 +53,13 @@ def open_session(user_id: str, auth_time: float, lifetime: int) -> IdpSession:
     """Record a new sign-in, dropping rows older than `lifetime` (the caller commits)."""
     now = int(auth_time)
     db.session.execute(delete(IdpSession).where(IdpSession.created_at <= now - lifetime))
-    row = IdpSession(id=new_id(), user_id=user_id, auth_time=auth_time, created_at=now)
+    row = IdpSession(
+        id=new_id(),
+        user_id=user_id,
+        auth_time=auth_time,
+        created_at=now,
+        sid=secrets.token_urlsafe(16),
+    )
     db.session.add(row)
     return row
 
@@ -73,6 +83,15 @@ def end(session_id: str, now: int) -> None:
     db.session.execute(
         update(IdpSession)
         .where(IdpSession.id == session_id, IdpSession.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+
+
+def end_by_sid(sid: str, user_id: str, now: int) -> None:
+    """End the session an ID token's `sid` names, if it is this user's (the caller commits)."""
+    db.session.execute(
+        update(IdpSession)
+        .where(IdpSession.sid == sid, IdpSession.user_id == user_id, IdpSession.ended_at.is_(None))
         .values(ended_at=now)
     )
 

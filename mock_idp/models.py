@@ -88,6 +88,7 @@ class AuthorizationCode(db.Model):
     auth_time: Mapped[int]
     expires_at: Mapped[int]
     consumed_at: Mapped[int | None]
+    sid: Mapped[str | None] = mapped_column(String(32))  # the IdP session it was issued in
 
 
 def init_app(app: Flask) -> None:

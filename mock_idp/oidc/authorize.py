@@ -161,7 +161,12 @@ def login_needed(
 
 
 def issue_code(
-    req: AuthorizationRequest, user: User, auth_time: int, now: int, lifetime: int
+    req: AuthorizationRequest,
+    user: User,
+    auth_time: int,
+    now: int,
+    lifetime: int,
+    sid: str | None = None,
 ) -> str:
     """Store a single-use code (hashed) bound to everything the token request must repeat."""
     db.session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < now))
@@ -178,6 +183,7 @@ def issue_code(
             auth_time=auth_time,
             expires_at=now + lifetime,
             consumed_at=None,
+            sid=sid,
         )
     )
     db.session.commit()
@@ -230,6 +236,7 @@ def _proceed(params: dict[str, str], requested_at: float) -> Response:
         auth_time=int(signed_in.auth_time),
         now=int(time.time()),
         lifetime=current_app.config["AUTHORIZATION_CODE_LIFETIME"],
+        sid=signed_in.record.sid,
     )
     issuer = current_app.config["ISSUER"]
     return redirect(response_location(req.redirect_uri, {"code": code}, req.state, issuer))

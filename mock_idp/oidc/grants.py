@@ -42,6 +42,8 @@ class GrantFamily(db.Model):
     revoked_reason: Mapped[str | None] = mapped_column(String(40))
     # The authorization code that started the grant (its stored hash), for replay revocation.
     code_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The IdP session it was granted in: refreshed ID tokens carry the same `sid`.
+    sid: Mapped[str | None] = mapped_column(String(32))
 
 
 class RefreshToken(db.Model):
@@ -98,6 +100,7 @@ def start_family(
     now: int,
     lifetimes: Lifetimes,
     code_hash: str | None = None,
+    sid: str | None = None,
 ) -> GrantFamily:
     """A new grant family, started by the code `code_hash` if any (the caller commits)."""
     family = GrantFamily(
@@ -111,6 +114,7 @@ def start_family(
         revoked_at=None,
         revoked_reason=None,
         code_hash=code_hash,
+        sid=sid,
     )
     db.session.add(family)
     return family

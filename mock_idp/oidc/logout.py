@@ -6,6 +6,7 @@ that may be used. An unregistered `post_logout_redirect_uri` gets an error page,
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 
+from mock_idp import idp_sessions
 from mock_idp import login
 from mock_idp.keys import ALGORITHM
 from mock_idp.keys import KeyStore
@@ -49,6 +51,7 @@ class LogoutRequest:
     subject: str
     redirect_uri: str | None
     state: str | None
+    sid: str | None = None  # the IdP session the hint's ID token was issued in
 
 
 def verify_id_token_hint(keys: KeyStore, hint: str, issuer: str) -> dict[str, Any]:
@@ -88,7 +91,14 @@ def parse_logout_request(keys: KeyStore, params: Mapping[str, str], issuer: str)
     redirect_uri = params.get("post_logout_redirect_uri")
     if redirect_uri is not None and redirect_uri not in client.post_logout_redirect_uris:
         raise InvalidRequestError("post_logout_redirect_uri is not registered for this client.")
-    return LogoutRequest(client, str(claims["sub"]), redirect_uri, params.get("state"))
+    sid = claims.get("sid")
+    return LogoutRequest(
+        client,
+        str(claims["sub"]),
+        redirect_uri,
+        params.get("state"),
+        sid if isinstance(sid, str) else None,
+    )
 
 
 def with_state(redirect_uri: str, state: str | None) -> str:
@@ -111,6 +121,11 @@ def logout_endpoint() -> Response | str:
     # Only the hinted user's session ends: a stale hint must not sign out someone else.
     if signed_in is None or signed_in.user.id == req.subject:
         login.end_session()
+    if req.sid is not None:
+        # A logout posted from the client's site arrives without the IdP's SameSite=Lax cookie:
+        # the hint's sid names the session to end all the same.
+        idp_sessions.end_by_sid(req.sid, req.subject, int(time.time()))
+        db.session.commit()
     if req.redirect_uri is not None:
         return redirect(with_state(req.redirect_uri, req.state), 303)
     return render_template("logout/signed_out.html", client=req.client)

@@ -90,12 +90,14 @@ def authorization_code_grant(
         now=now,
         lifetimes=refresh_lifetimes(config),
         code_hash=code_hash,
+        sid=code.sid,
     )
     db.session.commit()
 
     scopes = code.scope.split()
     body = user_tokens(
         client, user, scopes, auth_time=code.auth_time, nonce=code.nonce, family=family,
+        sid=code.sid,
         config=config, now=now,
         refresh=OFFLINE_ACCESS in scopes and "refresh_token" in client.grant_types,
     )  # fmt: skip
@@ -122,6 +124,7 @@ def user_tokens(
     config: Mapping[str, Any],
     now: int,
     refresh: bool = True,
+    sid: str | None = None,
 ) -> dict[str, Any]:
     """Access token (recorded in `family`), ID token if `openid`, refresh token if `refresh`.
 
@@ -134,6 +137,7 @@ def user_tokens(
         scopes=scopes,
         auth_time=auth_time,
         nonce=nonce,
+        sid=sid,
     )
     keys = key_store()
     lifetime = config["ACCESS_TOKEN_LIFETIME"]
@@ -198,6 +202,7 @@ def refresh_token_grant(
         _revoke_for_reuse(family.id, now)  # lost a race with another use of the same token
     body = user_tokens(
         client, user, scopes, auth_time=family.auth_time, nonce=None, family=family,
+        sid=family.sid,
         config=config, now=now,
     )  # fmt: skip
     grants.prune(now)

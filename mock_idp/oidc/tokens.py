@@ -24,6 +24,7 @@ class Grant:
     scopes: list[str]
     auth_time: int
     nonce: str | None
+    sid: str | None = None  # the IdP session, for logout (OIDC Front-Channel Logout §3)
 
 
 def new_jti() -> str:
@@ -105,6 +106,8 @@ def mint_id_token(
     }
     if grant.nonce is not None:
         claims["nonce"] = grant.nonce
+    if grant.sid is not None:
+        claims["sid"] = grant.sid
     return keys.sign({**user_claims, **claims}, ID_TOKEN_TYP)
 
 

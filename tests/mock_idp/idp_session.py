@@ -29,6 +29,14 @@ def live_row(client: FlaskClient) -> tuple[str, float] | None:
         return None if found is None else (found[0].user_id, found[0].auth_time)
 
 
+def public_sid(client: FlaskClient) -> str:
+    """The `sid` (the session's public name in ID tokens) of the browser's IdP session."""
+    with client.application.app_context():
+        row = db.session.get(IdpSession, session_id(client))
+        assert row is not None and row.sid, "no IdP session"
+        return row.sid
+
+
 def signed_in_as(client: FlaskClient) -> str | None:
     """The user id of the browser's live IdP session, else None."""
     row = live_row(client)

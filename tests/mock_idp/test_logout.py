@@ -48,6 +48,36 @@ def test_a_copied_idp_session_cookie_is_dead_after_rp_initiated_logout(flow, met
     assert not still_signed_in(thief)
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_logout_that_arrives_without_the_cookie_ends_the_session_its_hint_names(flow, method):
+    """Posted from the portal's site, the IdP's SameSite=Lax cookie stays behind: the hint's sid
+    (OIDC Front-Channel Logout §3) names the session, so every copy of the cookie dies."""
+    id_token = flow.tokens()["id_token"]
+    cross_site = flow.client.application.test_client()  # no cookie at all
+    params = {"id_token_hint": id_token, "post_logout_redirect_uri": POST_LOGOUT}
+    if method == "GET":
+        response = cross_site.get(LOGOUT, query_string=params)
+    else:
+        response = cross_site.post(LOGOUT, data=params)
+    assert (response.status_code, response.headers["Location"]) == (303, POST_LOGOUT)
+    assert not still_signed_in(flow)
+
+
+def test_a_hint_without_a_sid_or_of_another_user_ends_no_session_without_the_cookie(app, flow):
+    flow.tokens()
+    keys = app.extensions["mock_idp.keys"]
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": "speaker-portal", "exp": now + 60, "iat": now}
+    sid = idp_session.public_sid(flow.client)
+    for hint in (
+        keys.sign({**claims, "sub": ADA_ID}, "JWT"),  # no sid: an ID token from before
+        keys.sign({**claims, "sub": "00u1grace1demo1spkr0", "sid": sid}, "JWT"),  # not hers
+    ):
+        cookieless = app.test_client()
+        assert cookieless.get(LOGOUT, query_string={"id_token_hint": hint}).status_code == 200
+    assert still_signed_in(flow)
+
+
 def test_logout_without_redirect_shows_a_page(flow):
     id_token = flow.tokens()["id_token"]
     response = flow.client.get(LOGOUT, query_string={"id_token_hint": id_token})

@@ -66,6 +66,8 @@ def test_refresh_rotates_and_returns_new_tokens(flow):
     old_id = jwt.decode(first["id_token"], options={"verify_signature": False})
     new_id = jwt.decode(second["id_token"], options={"verify_signature": False})
     assert new_id["sub"] == old_id["sub"] and new_id["auth_time"] == old_id["auth_time"]
+    assert new_id["sid"] == old_id["sid"]  # the same IdP session: a logout hint for it still
+    assert new_id["jti"] != old_id["jti"]
     assert "nonce" not in new_id  # OIDC Core §12.2
     # The new refresh token works in turn.
     assert refresh(flow, second["refresh_token"]).status_code == 200

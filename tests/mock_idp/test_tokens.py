@@ -73,6 +73,7 @@ def test_id_token_claims_with_profile_and_email(client, flow, jwks):
         "nonce": flow.nonce,
         "at_hash": expected_at_hash,
         "jti": claims["jti"],
+        "sid": idp_session.public_sid(client),
         "email": "ada@speakers.example",
         "email_verified": True,
         "name": "Ada Lovelace",
@@ -89,7 +90,7 @@ def test_id_token_releases_only_what_the_scope_allows_and_omits_absent_nonce(flo
     body = flow.tokens(scope="openid email", nonce=None)
     _, claims = decode(body["id_token"], jwks, "speaker-portal")
     assert set(claims) == {
-        "iss", "sub", "aud", "exp", "iat", "auth_time", "at_hash", "jti", "email",
+        "iss", "sub", "aud", "exp", "iat", "auth_time", "at_hash", "jti", "sid", "email",
         "email_verified",
     }  # fmt: skip
 
