@@ -30,6 +30,7 @@ from mock_sf.handlers.base import TokenExchangeHandler
 from mock_sf.handlers.base import TokenExchangeType
 from mock_sf.handlers.base import TokenValidationResult
 from mock_sf.handlers.jwt import TrustedIssuer
+from mock_sf.handlers.jwt import check_client
 from mock_sf.handlers.jwt import check_lifetime
 from mock_sf.handlers.jwt import check_typ
 from mock_sf.handlers.jwt import remember_jti
@@ -209,14 +210,7 @@ class SpeakerTokenHandler(TokenExchangeHandler):
                 f"aud mismatch: expected {' or '.join(audiences)}, got {aud!r}", "audience"
             )
         # step: check client
-        if token_type is TokenExchangeType.ACCESS_TOKEN:  # RFC 9068 §2.2: the client it is for
-            client = claims.get("client_id") or claims.get("cid")
-            if client not in issuer.client_ids:
-                raise TokenRejected(
-                    f"access token issued to client {client!r}, not to"
-                    f" {' or '.join(issuer.client_ids)}",
-                    "client_id",
-                )
+        check_client(issuer, claims, token_type)
         # step: check subject
         if not isinstance(claims["sub"], str):
             raise TokenRejected("sub is not a string")

@@ -159,23 +159,9 @@ class JwtTokenExchangeHandler(VerifyingTokenExchangeHandler):
         check_lifetime(
             claims["exp"] - time.time(), self.context.config["MAX_SUBJECT_TOKEN_LIFETIME"], "exp"
         )
-        self._check_client(issuer, claims, token_type)
+        check_client(issuer, claims, token_type)
         self._check_jti(issuer.issuer, claims, token_type)
         return claims
-
-    def _check_client(
-        self, issuer: TrustedIssuer, claims: dict[str, Any], token_type: TokenExchangeType
-    ) -> None:
-        """An access token names the client it was issued to (RFC 9068 §2.2); it must be ours."""
-        if token_type is not TokenExchangeType.ACCESS_TOKEN:
-            return
-        client = claims.get("client_id") or claims.get("cid")
-        if client not in issuer.client_ids:
-            raise TokenRejected(
-                f"access token issued to client {client!r}, not to"
-                f" {' or '.join(issuer.client_ids)}",
-                "client_id",
-            )
 
     def _check_jti(
         self, issuer: str, claims: dict[str, Any], token_type: TokenExchangeType
@@ -223,6 +209,20 @@ def check_lifetime(remaining: float, maximum: int, what: str) -> None:
             f"{what} is {remaining / 3600:.0f} h ahead; at most {maximum / 3600:g} h"
             " (SF_MAX_SUBJECT_TOKEN_LIFETIME)",
             "lifetime",
+        )
+
+
+def check_client(
+    issuer: TrustedIssuer, claims: dict[str, Any], token_type: TokenExchangeType
+) -> None:
+    """An access token names the client it was issued to (RFC 9068 §2.2); it must be ours."""
+    if token_type is not TokenExchangeType.ACCESS_TOKEN:
+        return
+    client = claims.get("client_id") or claims.get("cid")  # cid: Okta's name
+    if client not in issuer.client_ids:
+        raise TokenRejected(
+            f"access token issued to client {client!r}, not to {' or '.join(issuer.client_ids)}",
+            "client_id",
         )
 
 
