@@ -20,6 +20,7 @@ from flask import session
 from flask import url_for
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from wtforms import PasswordField
 from wtforms import StringField
 from wtforms import SubmitField
@@ -38,6 +39,9 @@ NEXT_KEY = "login_next"
 FAILED_LOGIN = "Incorrect email or password."
 # Says the same whether or not the account exists: locks are keyed by the email as typed.
 LOCKED_OUT = "Too many failed sign-in attempts. Please wait a few minutes and try again."
+UNAVAILABLE = (
+    "Sign-in is temporarily unavailable (nothing you did). Please try again in a few minutes."
+)
 
 
 @dataclass(frozen=True)
@@ -158,11 +162,22 @@ def logout() -> Response:
     return redirect(url_for("home.index"), 303)
 
 
+def _typed_form() -> LoginForm:
+    """The sign-in form with what the user typed, never the password, for another try."""
+    return LoginForm(formdata=None, email=request.form.get("email", ""))
+
+
 @bp.errorhandler(CSRFError)
 def _csrf_failed(_err: CSRFError) -> tuple[str, int]:
-    # Keep what the user typed (not the password) and let them try again with a fresh token.
-    form = LoginForm(formdata=None, email=request.form.get("email", ""))
-    return _render(form, "Your sign-in form expired. Please try again."), 400
+    return _render(_typed_form(), "Your sign-in form expired. Please try again."), 400
+
+
+@bp.errorhandler(OperationalError)
+def _database_unavailable(exc: OperationalError) -> tuple[str, int]:
+    # The form again, as typed, rather than the app's bare 503 page (unavailable.py).
+    current_app.logger.error("database unavailable: %s", exc.orig or exc)
+    g.idp_signed_in = None  # the session row cannot be read either
+    return _render(_typed_form(), UNAVAILABLE), 503
 
 
 def _render(form: LoginForm, error: str | None) -> str:

@@ -22,6 +22,7 @@ from flask import url_for
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError
 from wtforms import EmailField
 from wtforms import PasswordField
 from wtforms import StringField
@@ -227,10 +228,21 @@ def verify_email(token: str) -> tuple[str, int]:
     return render_template("registration/verified.html", user=user), 200
 
 
+def _typed_form() -> RegistrationForm:
+    """The registration form with what the user typed, never the passwords."""
+    kept = {name: request.form.get(name, "") for name in ("given_name", "family_name", "email")}
+    return RegistrationForm(formdata=None, company=request.form.get("company", ""), **kept)
+
+
 @bp.errorhandler(CSRFError)
 def _csrf_failed(_err: CSRFError) -> tuple[str, int]:
-    # Keep what the user typed, never the passwords, and offer a fresh token.
-    kept = {name: request.form.get(name, "") for name in ("given_name", "family_name", "email")}
-    form = RegistrationForm(formdata=None, company=request.form.get("company", ""), **kept)
     error = "Your registration form expired. Please try again."
-    return render_template("registration/register.html", form=form, error=error), 400
+    return render_template("registration/register.html", form=_typed_form(), error=error), 400
+
+
+@bp.errorhandler(OperationalError)
+def _database_unavailable(exc: OperationalError) -> tuple[str, int]:
+    # The form again, as typed, rather than the app's bare 503 page (unavailable.py).
+    current_app.logger.error("database unavailable: %s", exc.orig or exc)
+    error = "Registration is temporarily unavailable (nothing you did). Please try again soon."
+    return render_template("registration/register.html", form=_typed_form(), error=error), 503

@@ -101,6 +101,43 @@ def test_client_registration_says_temporarily_unavailable(app: Flask) -> None:
     assert (response.status_code, response.get_json()) == (503, TEMPORARILY_UNAVAILABLE)
 
 
+@pytest.mark.parametrize(
+    ("path", "form", "message"),
+    [
+        (
+            "/login",
+            {"email": "ada@speakers.example", "password": "ada-demo"},
+            "Sign-in is temporarily unavailable",
+        ),
+        (
+            "/register",
+            {
+                "given_name": "Grace",
+                "family_name": "Hopper",
+                "email": "grace@speakers.example",
+                "company": "Compilers Inc",
+                "password": "a long enough passphrase",
+                "confirm_password": "a long enough passphrase",
+            },
+            "Registration is temporarily unavailable",
+        ),
+    ],
+    ids=["sign-in", "registration"],
+)
+def test_a_form_sent_while_the_database_is_down_comes_back_as_typed(
+    app: Flask, client: FlaskClient, path: str, form: dict[str, str], message: str
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = client.post(path, data=form)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert message in page
+    kept = [value for name, value in form.items() if name not in ("password", "confirm_password")]
+    assert all(f'value="{value}"' in page for value in kept), page
+    assert "ada-demo" not in page and "passphrase" not in page
+
+
 def test_the_authorize_page_says_so_in_words(client: FlaskClient) -> None:
     response = client.get(
         f"{ISSUER_PATH}/v1/authorize",
