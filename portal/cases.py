@@ -32,6 +32,7 @@ from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
 from . import drafts
+from . import errors
 from . import sf_session
 from .errors import PortalError
 from .errors import Problem
@@ -218,6 +219,30 @@ def comment(case_id: str) -> Response | tuple[str, int]:
         lambda _: ("Comment added.", url_for(".case", case_id=case_id, _anchor="comments")),
         render,
     )
+
+
+def _database_unavailable(exc: Exception) -> Response | tuple[str, int]:
+    """The portal's database is down: a case or comment sent now comes back as typed, unsent."""
+    errors.database_down(exc)
+    problem = not_sent(errors.DATABASE_UNAVAILABLE)
+    if request.method == "POST" and request.endpoint == "cases.create":
+        form = CaseForm().apply(None)
+        return render_template("cases/new.html", form=form, problem=problem), problem.status
+    if request.method == "POST" and request.endpoint == "cases.comment":
+        case_id = (request.view_args or {}).get("case_id", "")
+        page = render_template(
+            "cases/comment_not_sent.html",
+            form=CommentForm().apply(None),
+            case_id=case_id,
+            problem=problem,
+            restored=False,
+        )
+        return page, problem.status
+    return errors.render_problem(errors.DATABASE_UNAVAILABLE)
+
+
+for _kind in errors.DATABASE_GONE:
+    bp.register_error_handler(_kind, _database_unavailable)
 
 
 STATUS_CHANGES = {

@@ -220,11 +220,15 @@ def _known_error(exc: Exception) -> Response:
     return render_problem(problem)
 
 
-def _database_unavailable(exc: Exception) -> Response:
+def database_down(exc: Exception) -> None:
+    """Log the outage and draw this request's page as for a visitor: it must not read the login
+    from the database again, while the login itself (the cookie) is kept for when it is back."""
     current_app.logger.error("database unavailable: %s", getattr(exc, "orig", None) or exc)
-    # The page must not read the login from the database again: it is drawn as for a visitor,
-    # while the login itself (the cookie) is kept for when the database is back.
     g._login_user = AnonymousUserMixin()  # Flask-Login's user of this request
+
+
+def _database_unavailable(exc: Exception) -> Response:
+    database_down(exc)
     return render_problem(DATABASE_UNAVAILABLE)
 
 

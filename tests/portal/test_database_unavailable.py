@@ -109,3 +109,31 @@ def test_a_connection_lost_while_another_error_page_is_drawn_gives_the_page(
 
     assert response.status_code == 503
     assert "<code>database_unavailable</code>" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "typed"),
+    [
+        (
+            "/support/cases",
+            {"subject": "Projector flickers", "description": "Room 3, HDMI <b>2</b>"},
+            ["Projector flickers", "Room 3, HDMI &lt;b&gt;2&lt;/b&gt;"],
+        ),
+        (
+            "/support/cases/500000000000001AAA/comments",
+            {"body": "Still flickering after the swap"},
+            ["Still flickering after the swap"],
+        ),
+    ],
+    ids=["new case", "comment"],
+)
+def test_a_form_sent_while_the_database_is_down_comes_back_as_typed(
+    client: FlaskClient, path: str, form: dict[str, str], typed: list[str]
+) -> None:
+    response = client.post(path, data=form)
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert "Not sent yet" in page and "Nothing you typed is lost." in page
+    assert all(text in page for text in typed), page
+    assert f'action="{path}"' in page  # sent again to the same place
